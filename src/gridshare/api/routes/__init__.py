@@ -1,0 +1,1 @@
+"""Customer API routers, one per resource."""

@@ -1,0 +1,101 @@
+"""`create_app`: one ASGI app serving the authorization server, its pages and the customer API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from gridshare import __version__
+from gridshare.api.errors import ApiError
+from gridshare.api.routes import devices
+from gridshare.auth.routes import router as auth_router
+from gridshare.clock import Clock
+from gridshare.config import Settings
+from gridshare.demo import demo_credentials, seed_if_empty, walkthrough
+from gridshare.services import Services, build_services
+from gridshare.storage import migrate
+from gridshare.storage.db import Database
+from gridshare.web import account
+from gridshare.web.render import STATIC, error_page
+
+log = logging.getLogger("gridshare")
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/oauth2/token", "/oauth2/revoke"))
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        await migrate.upgrade(db)
+        services = await build_services(settings, db, clock)
+        app.state.services = services
+        if settings.demo:
+            await seed_if_empty(services)
+            creds = await demo_credentials(services)
+            if creds is not None:
+                print(walkthrough(services.issuer, creds), flush=True)  # noqa: T201
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Gridshare Customer API",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.include_router(auth_router)
+    app.include_router(account.router)
+    app.include_router(devices.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> Response:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
+        return ApiError(400, "malformed_request", message).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request) and exc.status_code == 404:
+            return error_page("There is no page at this address.", 404, "Not found")
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"message": str(exc.detail), "code": code},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _wants_html(request):
+            return error_page("Something went wrong on our side. Please try again.", 500)
+        return JSONResponse({"message": "internal error", "code": "internal_error"}, status_code=500)
+
+    return app
+
+
+def services_of(app: FastAPI) -> Services:
+    services: Services = app.state.services
+    return services

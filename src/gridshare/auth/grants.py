@@ -1,0 +1,305 @@
+"""Consent, authorization codes and refresh-token families: the stateful heart of the server.
+
+Each code redemption starts a *token family*; its id is the `origin_jti` of every access and ID
+token minted from it, so revoking the family kills them all at once. Races are settled inside one
+write transaction (BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL) plus a conditional
+update, so two redemptions of a code or two rotations of a refresh token cannot both win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridshare.auth import pkce
+from gridshare.auth.digests import random_token, sha256_hex
+from gridshare.auth.errors import InvalidGrant, InvalidRequest
+from gridshare.clock import Clock
+from gridshare.storage.db import Database
+from gridshare.storage.models import (
+    AuthCode,
+    Client,
+    Grant,
+    RefreshToken,
+    TokenFamily,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What the token endpoint needs to answer: who, which family, and a refresh token if new."""
+
+    user: User
+    family: TokenFamily
+    refresh_token: str | None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A partner as the homeowner's connections page shows it."""
+
+    grant: Grant
+    client_name: str
+
+
+class GrantService:
+    def __init__(self, db: Database, clock: Clock, code_ttl: int) -> None:
+        self.db = db
+        self.clock = clock
+        self.code_ttl = timedelta(seconds=code_ttl)
+
+    # -- consent ---------------------------------------------------------------------------
+
+    async def consented_grant(self, user_id: str, client_id: str, scopes: list[str]) -> Grant | None:
+        """The live grant covering `scopes`, if the homeowner already agreed to them."""
+        async with self.db.read() as session:
+            grant = await self._live_grant(session, user_id, client_id)
+        if grant is not None and set(scopes) <= set(grant.scopes):
+            return grant
+        return None
+
+    @staticmethod
+    async def _live_grant(session: AsyncSession, user_id: str, client_id: str) -> Grant | None:
+        result = await session.execute(
+            select(Grant)
+            .where(
+                Grant.user_id == user_id,
+                Grant.client_id == client_id,
+                Grant.revoked_at.is_(None),
+            )
+            .order_by(Grant.created_at.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def record_consent(self, user_id: str, client_id: str, scopes: list[str]) -> Grant:
+        """Remember consent; an existing grant grows to the union of the scopes."""
+        async with self.db.write() as session:
+            grant = await self._live_grant(session, user_id, client_id)
+            if grant is None:
+                grant = Grant(
+                    id=str(uuid.uuid4()),
+                    user_id=user_id,
+                    client_id=client_id,
+                    scopes=list(scopes),
+                    created_at=self.clock.now(),
+                )
+                session.add(grant)
+            else:
+                grant.scopes = list(dict.fromkeys([*grant.scopes, *scopes]))
+            return grant
+
+    async def connections(self, user_id: str) -> list[Connection]:
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(Grant, Client.name)
+                .join(Client, Client.client_id == Grant.client_id)
+                .where(Grant.user_id == user_id, Grant.revoked_at.is_(None))
+                .order_by(Grant.created_at)
+            )
+            return [Connection(grant, name) for grant, name in rows.all()]
+
+    async def revoke_grant(self, user_id: str, grant_id: str) -> bool:
+        """Withdraw consent: every token of every family under the grant dies at once."""
+        now = self.clock.now()
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(Grant)
+                .where(Grant.id == grant_id, Grant.user_id == user_id, Grant.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            await session.execute(
+                update(TokenFamily)
+                .where(TokenFamily.grant_id == grant_id, TokenFamily.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_reason="grant_revoked")
+            )
+        return True
+
+    # -- authorization codes -----------------------------------------------------------------
+
+    async def issue_code(
+        self,
+        *,
+        client: Client,
+        user_id: str,
+        grant: Grant,
+        redirect_uri: str,
+        scopes: list[str],
+        code_challenge: str | None,
+        nonce: str | None,
+        auth_time: datetime,
+    ) -> str:
+        code = random_token(32)
+        now = self.clock.now()
+        async with self.db.write() as session:
+            session.add(
+                AuthCode(
+                    code_hash=sha256_hex(code),
+                    client_id=client.client_id,
+                    user_id=user_id,
+                    grant_id=grant.id,
+                    redirect_uri=redirect_uri,
+                    scopes=scopes,
+                    code_challenge=code_challenge,
+                    nonce=nonce,
+                    auth_time=auth_time,
+                    expires_at=now + self.code_ttl,
+                )
+            )
+        return code
+
+    async def redeem_code(
+        self, client: Client, code: str, redirect_uri: str | None, verifier: str | None
+    ) -> Issued:
+        now = self.clock.now()
+        replayed = False
+        async with self.db.write() as session:
+            row = await session.get(AuthCode, sha256_hex(code), with_for_update=True)
+            if row is None or row.client_id != client.client_id:
+                raise InvalidGrant("authorization code is invalid")
+            if row.redeemed_at is not None:
+                replayed = True
+                if row.family_id is not None:
+                    await self._revoke_family(session, row.family_id, "code_replayed", now)
+            else:
+                self._check_code(row, now, redirect_uri, verifier)
+                grant = await session.get(Grant, row.grant_id)
+                user = await session.get(User, row.user_id)
+                if grant is None or grant.revoked_at is not None or user is None or user.disabled:
+                    raise InvalidGrant("authorization code is invalid")
+                family = TokenFamily(
+                    id=str(uuid.uuid4()),
+                    grant_id=grant.id,
+                    client_id=client.client_id,
+                    user_id=user.id,
+                    scopes=row.scopes,
+                    nonce=row.nonce,
+                    auth_time=row.auth_time,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=client.refresh_token_ttl),
+                    generation=0,
+                )
+                claimed = await session.execute(
+                    update(AuthCode)
+                    .where(AuthCode.code_hash == row.code_hash, AuthCode.redeemed_at.is_(None))
+                    .values(redeemed_at=now, family_id=family.id)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    raise InvalidGrant("authorization code is invalid")
+                session.add(family)
+                await session.flush()  # the family row must exist before its first token
+                refresh = random_token(32)
+                session.add(self._refresh_row(family.id, 0, refresh, now))
+                grant.last_used_at = now
+                return Issued(user, family, refresh)
+        assert replayed
+        raise InvalidGrant("authorization code has already been used")
+
+    @staticmethod
+    def _check_code(
+        row: AuthCode, now: datetime, redirect_uri: str | None, verifier: str | None
+    ) -> None:
+        if row.expires_at <= now:
+            raise InvalidGrant("authorization code has expired")
+        if redirect_uri is None:
+            raise InvalidRequest("missing required parameter 'redirect_uri'")
+        if redirect_uri != row.redirect_uri:
+            raise InvalidGrant("redirect_uri does not match the authorization request")
+        if row.code_challenge is None:
+            if verifier is not None:
+                raise InvalidGrant("code_verifier sent for a code issued without PKCE")
+        elif verifier is None:
+            raise InvalidGrant("code_verifier required")
+        elif not pkce.verify(verifier, row.code_challenge):
+            raise InvalidGrant("code_verifier does not match the code challenge")
+
+    # -- refresh tokens ----------------------------------------------------------------------
+
+    @staticmethod
+    def _refresh_row(family_id: str, generation: int, token: str, now: datetime) -> RefreshToken:
+        return RefreshToken(
+            token_hash=sha256_hex(token), family_id=family_id, generation=generation, created_at=now
+        )
+
+    async def refresh(self, client: Client, token: str) -> Issued:
+        """Exchange a refresh token; rotation, grace and reuse detection per security bar #4."""
+        now = self.clock.now()
+        reused = False
+        async with self.db.write() as session:
+            row = await session.get(RefreshToken, sha256_hex(token))
+            if row is None:
+                raise InvalidGrant("refresh token is invalid")
+            family = await session.get(TokenFamily, row.family_id, with_for_update=True)
+            if family is None or family.client_id != client.client_id:
+                raise InvalidGrant("refresh token is invalid")
+            if family.revoked_at is not None or family.expires_at <= now:
+                raise InvalidGrant("refresh token has been revoked or has expired")
+            grant = await session.get(Grant, family.grant_id)
+            user = await session.get(User, family.user_id)
+            if grant is None or grant.revoked_at is not None or user is None or user.disabled:
+                raise InvalidGrant("refresh token has been revoked")
+            new_token: str | None = None
+            if row.generation == family.generation:
+                if client.rotate_refresh_tokens:
+                    new_token = await self._rotate(session, family, now)
+            elif (
+                client.rotate_refresh_tokens
+                and row.generation == family.generation - 1
+                and family.rotated_at is not None
+                and now - family.rotated_at <= timedelta(seconds=client.rotation_grace_seconds)
+            ):
+                # A retry of the previous token (its response was lost): hand out a sibling of
+                # the current generation rather than forking the family.
+                new_token = random_token(32)
+                session.add(self._refresh_row(family.id, family.generation, new_token, now))
+            else:
+                reused = True
+                await self._revoke_family(session, family.id, "refresh_token_reused", now)
+            if not reused:
+                grant.last_used_at = now
+                return Issued(user, family, new_token)
+        raise InvalidGrant("refresh token has been revoked")
+
+    async def _rotate(self, session: AsyncSession, family: TokenFamily, now: datetime) -> str:
+        current = family.generation
+        result = await session.execute(
+            update(TokenFamily)
+            .where(TokenFamily.id == family.id, TokenFamily.generation == current)
+            .values(generation=current + 1, rotated_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidGrant("refresh token is invalid")
+        family.generation = current + 1
+        family.rotated_at = now
+        token = random_token(32)
+        session.add(self._refresh_row(family.id, current + 1, token, now))
+        return token
+
+    async def revoke_refresh_token(self, client: Client, token: str) -> None:
+        """RFC 7009: revoke the token's family; unknown tokens (or another client's) are a no-op."""
+        now = self.clock.now()
+        async with self.db.write() as session:
+            row = await session.get(RefreshToken, sha256_hex(token))
+            if row is None:
+                return
+            family = await session.get(TokenFamily, row.family_id)
+            if family is None or family.client_id != client.client_id:
+                return
+            await self._revoke_family(session, family.id, "revoked_by_client", now)
+
+    @staticmethod
+    async def _revoke_family(
+        session: AsyncSession, family_id: str, reason: str, now: datetime
+    ) -> None:
+        await session.execute(
+            update(TokenFamily)
+            .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )

@@ -1,0 +1,136 @@
+"""RSA signing keys: creation, rotation and the public JWKS.
+
+Access and ID tokens are signed with different keys (as Cognito does). A rotated-in key is
+published in the JWKS `key_publish_ahead` seconds before it signs anything, so resource servers
+that cache the JWKS already know it; a retired key stays published until every token it signed
+has expired (the longest lifetime a client may configure is one day).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy import select, update
+
+from gridshare.auth.digests import random_token
+from gridshare.clock import Clock
+from gridshare.storage.db import Database
+from gridshare.storage.models import SigningKey
+
+KEY_USES = ("access", "id")
+MAX_TOKEN_LIFETIME = timedelta(days=1)
+_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    kid: str
+    use: str
+    key: RSAKey
+    activates_at: datetime
+    retires_at: datetime | None
+
+
+def _generate(use: str, now: datetime, activates_at: datetime) -> SigningKey:
+    kid = f"{use}-{random_token(12)}"
+    key = RSAKey.generate_key(2048, {"kid": kid, "use": "sig", "alg": "RS256"}, private=True)
+    return SigningKey(
+        kid=kid,
+        use=use,
+        private_pem=key.as_pem(private=True).decode(),
+        created_at=now,
+        activates_at=activates_at,
+        retires_at=None,
+    )
+
+
+class KeyStore:
+    """Process-local cache over the `signing_keys` table, refreshed every few seconds."""
+
+    def __init__(self, db: Database, clock: Clock, publish_ahead_seconds: int) -> None:
+        self.db = db
+        self.clock = clock
+        self.publish_ahead = timedelta(seconds=publish_ahead_seconds)
+        self._keys: list[LoadedKey] = []
+        self._loaded_at = float("-inf")
+
+    async def ensure_keys(self) -> None:
+        """Create an active key per use when the database has none (first start)."""
+        now = self.clock.now()
+        async with self.db.write() as session:
+            rows = (await session.execute(select(SigningKey))).scalars().all()
+            for use in KEY_USES:
+                if not any(r.use == use and r.retires_at is None for r in rows):
+                    session.add(_generate(use, now, activates_at=now))
+        await self.reload()
+
+    async def rotate(self) -> list[str]:
+        """Publish a new key per use now; it signs from `publish_ahead` on, when the old retires."""
+        now = self.clock.now()
+        switch = now + self.publish_ahead
+        new: list[str] = []
+        async with self.db.write() as session:
+            for use in KEY_USES:
+                await session.execute(
+                    update(SigningKey)
+                    .where(SigningKey.use == use, SigningKey.retires_at.is_(None))
+                    .values(retires_at=switch)
+                )
+                key = _generate(use, now, activates_at=switch)
+                session.add(key)
+                new.append(key.kid)
+        await self.reload()
+        return new
+
+    async def reload(self) -> None:
+        async with self.db.read() as session:
+            rows = (await session.execute(select(SigningKey))).scalars().all()
+        now = self.clock.now()
+        keys = []
+        for row in rows:
+            if row.retires_at is not None and row.retires_at + MAX_TOKEN_LIFETIME < now:
+                continue  # expired: nothing it signed is still valid
+            key = RSAKey.import_key(row.private_pem, {"kid": row.kid, "use": "sig", "alg": "RS256"})
+            keys.append(LoadedKey(row.kid, row.use, key, row.activates_at, row.retires_at))
+        self._keys = keys
+        self._loaded_at = time.monotonic()
+
+    async def _fresh(self) -> list[LoadedKey]:
+        if time.monotonic() - self._loaded_at > _CACHE_SECONDS:
+            await self.reload()
+        return self._keys
+
+    async def signing_key(self, use: str) -> LoadedKey:
+        now = self.clock.now()
+        candidates = [
+            k
+            for k in await self._fresh()
+            if k.use == use and k.activates_at <= now and (k.retires_at is None or k.retires_at > now)
+        ]
+        if not candidates:
+            await self.reload()
+            candidates = [k for k in self._keys if k.use == use and k.activates_at <= now]
+        if not candidates:
+            raise RuntimeError(f"no active {use} signing key; run `gridshare admin rotate-keys`")
+        return max(candidates, key=lambda k: k.activates_at)
+
+    async def verification_key(self, kid: str, use: str) -> RSAKey | None:
+        """The public key for `kid` if it is one of ours for `use`; reloads once on a miss."""
+        for attempt in range(2):
+            for k in await self._fresh():
+                if k.kid == kid and k.use == use:
+                    return k.key
+            if attempt == 0 and time.monotonic() - self._loaded_at > 1.0:
+                await self.reload()
+        return None
+
+    async def jwks(self) -> dict[str, Any]:
+        keys = [k.key.as_dict(private=False) for k in await self._fresh()]
+        return {"keys": keys}
+
+    def keyset(self, key: RSAKey) -> KeySet:
+        return KeySet([key])

@@ -1,0 +1,9 @@
+"""HTTP routes of the authorization server, one module per endpoint family."""
+
+from fastapi import APIRouter
+
+from gridshare.auth.routes import authorize, discovery, logout, token, userinfo
+
+router = APIRouter()
+for module in (authorize, token, userinfo, logout, discovery):
+    router.include_router(module.router)

@@ -1,0 +1,136 @@
+"""`/oauth2/token` and `/oauth2/revoke` (RFC 6749 §3.2, §4.1.3, §6; RFC 7009)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gridshare.auth.clients import ClientService
+from gridshare.auth.errors import (
+    InvalidClient,
+    InvalidRequest,
+    OAuthError,
+    TooManyRequests,
+)
+from gridshare.auth.grants import Issued
+from gridshare.auth.params import BodyTooLarge, Params, ParamError, form_params
+from gridshare.auth.routes.deps import ServicesDep, client_address
+from gridshare.services import Services
+from gridshare.storage.models import Client
+
+router = APIRouter(include_in_schema=False)
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def oauth_error_response(exc: OAuthError) -> JSONResponse:
+    headers = dict(NO_STORE)
+    if isinstance(exc, InvalidClient):
+        headers["WWW-Authenticate"] = 'Basic realm="gridshare", charset="UTF-8"'
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(
+        {"error": exc.error, "error_description": exc.description},
+        status_code=exc.status_code,
+        headers=headers,
+    )
+
+
+async def _read_form(request: Request) -> Params:
+    try:
+        params = await form_params(request)
+        params.check_no_repeats()
+    except BodyTooLarge as exc:
+        raise OAuthError("invalid_request", str(exc)) from exc
+    except ParamError as exc:
+        raise InvalidRequest(str(exc)) from exc
+    return params
+
+
+async def authenticate_client(services: Services, request: Request, params: Params) -> Client:
+    """Client authentication with throttling of repeated failures per client and per address."""
+    per_minute = services.settings.client_auth_failures_per_minute
+    address = client_address(request)
+    try:
+        client_id, _ = ClientService.credentials(request.headers.get("authorization"), params)
+    except InvalidClient:
+        client_id = ""
+    for key in (("client-auth-addr", address), ("client-auth-client", client_id)):
+        if key[1] and (blocked := await services.limits.blocked(per_minute, *key)):
+            raise TooManyRequests(blocked.reset_after)
+    try:
+        return await services.clients.authenticate(request.headers.get("authorization"), params)
+    except InvalidClient:
+        await services.limits.hit(per_minute, "client-auth-addr", address)
+        if client_id:
+            await services.limits.hit(per_minute, "client-auth-client", client_id)
+        raise
+
+
+async def _token_response(services: Services, client: Client, issued: Issued) -> JSONResponse:
+    event_id = str(uuid.uuid4())
+    access = await services.tokens.mint_access_token(
+        user=issued.user, family=issued.family, ttl=client.access_token_ttl, event_id=event_id
+    )
+    body: dict[str, str | int] = {"access_token": access}
+    if "openid" in issued.family.scopes:
+        body["id_token"] = await services.tokens.mint_id_token(
+            user=issued.user,
+            family=issued.family,
+            ttl=client.id_token_ttl,
+            event_id=event_id,
+            access_token=access,
+        )
+    if issued.refresh_token is not None:
+        body["refresh_token"] = issued.refresh_token
+    body["token_type"] = "Bearer"
+    body["expires_in"] = client.access_token_ttl
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.post("/oauth2/token")
+async def token(request: Request, services: ServicesDep) -> Response:
+    try:
+        params = await _read_form(request)
+        client = await authenticate_client(services, request, params)
+        grant_type = params.require("grant_type")
+        if grant_type == "authorization_code":
+            issued = await services.grants.redeem_code(
+                client,
+                params.require("code"),
+                params.get("redirect_uri"),
+                params.get("code_verifier"),
+            )
+        elif grant_type == "refresh_token":
+            # `scope` is ignored at refresh, as Cognito does: the family keeps its scopes.
+            issued = await services.grants.refresh(client, params.require("refresh_token"))
+        else:
+            raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+        return await _token_response(services, client, issued)
+    except ParamError as exc:
+        return oauth_error_response(InvalidRequest(str(exc)))
+    except OAuthError as exc:
+        return oauth_error_response(exc)
+
+
+def _looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and token.startswith("eyJ")
+
+
+@router.post("/oauth2/revoke")
+async def revoke(request: Request, services: ServicesDep) -> Response:
+    try:
+        params = await _read_form(request)
+        client = await authenticate_client(services, request, params)
+        token = params.require("token")
+        if _looks_like_jwt(token):
+            raise OAuthError("unsupported_token_type", "only refresh tokens can be revoked")
+        await services.grants.revoke_refresh_token(client, token)
+        return Response(status_code=200, headers=NO_STORE)
+    except ParamError as exc:
+        return oauth_error_response(InvalidRequest(str(exc)))
+    except OAuthError as exc:
+        return oauth_error_response(exc)

@@ -1,0 +1,107 @@
+"""Hosted-UI sign-in sessions and the CSRF tokens of their forms.
+
+The session cookie carries a random id; the database keeps only its digest, so any server
+process can read it and a leaked table cannot be replayed. A new id is minted at every sign-in
+(no session fixation). Before sign-in, the login form's CSRF token is bound to a separate random
+cookie; after it, forms are bound to the session id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gridshare.auth.digests import constant_time_equal, hmac_hex, random_token, sha256_hex
+from gridshare.clock import Clock
+from gridshare.storage.db import Database
+from gridshare.storage.models import SignInSession, User
+
+SESSION_COOKIE = "gridshare_session"
+CSRF_COOKIE = "gridshare_csrf"
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    user: User
+    auth_time: datetime
+    raw_id: str
+
+
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """HttpOnly, SameSite=Lax, host-only, and Secure exactly when the page came over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+    )
+
+
+def clear_cookie(request: Request, response: Response, name: str) -> None:
+    response.delete_cookie(
+        name, path="/", httponly=True, samesite="lax", secure=is_https(request)
+    )
+
+
+class SessionService:
+    def __init__(self, db: Database, clock: Clock, hmac_key: bytes, ttl_seconds: int) -> None:
+        self.db = db
+        self.clock = clock
+        self.hmac_key = hmac_key
+        self.ttl = ttl_seconds
+
+    async def create(self, user: User) -> str:
+        raw = random_token(32)
+        now = self.clock.now()
+        async with self.db.write() as session:
+            session.add(
+                SignInSession(
+                    id_hash=sha256_hex(raw),
+                    user_id=user.id,
+                    auth_time=now,
+                    expires_at=now + timedelta(seconds=self.ttl),
+                )
+            )
+        return raw
+
+    async def current(self, request: Request) -> ActiveSession | None:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw or len(raw) > 100:
+            return None
+        async with self.db.read() as session:
+            row = await session.get(SignInSession, sha256_hex(raw))
+            if row is None or row.expires_at <= self.clock.now():
+                return None
+            user = await session.get(User, row.user_id)
+        if user is None or user.disabled:
+            return None
+        return ActiveSession(user, row.auth_time, raw)
+
+    async def end(self, raw_id: str | None) -> None:
+        if not raw_id:
+            return
+        async with self.db.write() as session:
+            await session.execute(
+                delete(SignInSession).where(SignInSession.id_hash == sha256_hex(raw_id))
+            )
+
+    # -- CSRF --------------------------------------------------------------------------------
+
+    def csrf_token(self, binding: str) -> str:
+        return hmac_hex(self.hmac_key, "csrf:" + binding)
+
+    def csrf_valid(self, binding: str | None, submitted: str | None) -> bool:
+        if not binding or not submitted:
+            return False
+        return constant_time_equal(self.csrf_token(binding), submitted)

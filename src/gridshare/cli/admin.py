@@ -1,0 +1,221 @@
+"""`gridshare admin ...`: manage clients, users and signing keys while the server runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from gridshare.cli.common import DatabaseOption, JsonOption, emit, fail, settings_for
+
+app = typer.Typer(help="Administration: clients, users, keys.", no_args_is_help=True)
+
+T = TypeVar("T")
+
+
+def _run(database_url: str | None, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Build the services against the database (migrating it first) and run `work`."""
+    from gridshare.services import build_services
+    from gridshare.storage import migrate
+    from gridshare.storage.db import Database
+
+    settings = settings_for(database_url)
+
+    async def main() -> T:
+        db = Database(settings.database_url)
+        try:
+            await migrate.upgrade(db)
+            services = await build_services(settings, db)
+            return await work(services)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+@app.command("create-client")
+def create_client(
+    name: Annotated[str, typer.Option(help="Partner name shown on the consent page.")],
+    redirect_uri: Annotated[list[str], typer.Option(help="Callback URL (repeatable).")],
+    logout_uri: Annotated[list[str] | None, typer.Option(help="Sign-out URL (repeatable).")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="Allowed scope (repeatable).")] = None,
+    public: Annotated[bool, typer.Option("--public", help="No secret; PKCE required.")] = False,
+    rotate_refresh_tokens: Annotated[
+        bool | None,
+        typer.Option("--rotate-refresh-tokens/--no-rotate-refresh-tokens", help="Default: on for public clients."),
+    ] = None,
+    require_pkce: Annotated[
+        bool | None, typer.Option("--require-pkce/--no-require-pkce", help="Default: on for public clients.")
+    ] = None,
+    access_token_ttl: Annotated[int, typer.Option(help="Seconds (300-86400).")] = 3600,
+    refresh_token_ttl: Annotated[int, typer.Option(help="Seconds (3600-315360000).")] = 30 * 86400,
+    grace_seconds: Annotated[int, typer.Option(help="Refresh rotation grace period (0-60 s).")] = 30,
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a partner; prints client_id and (once) client_secret."""
+    from gridshare.auth.clients import ClientConfigError, ClientOptions
+    from gridshare.auth.scopes import DEFAULT_CLIENT_SCOPES
+
+    opts = ClientOptions(
+        name=name,
+        redirect_uris=redirect_uri,
+        logout_uris=logout_uri or [],
+        scopes=scope or list(DEFAULT_CLIENT_SCOPES),
+        public=public,
+        rotate_refresh_tokens=rotate_refresh_tokens,
+        require_pkce=require_pkce,
+        access_token_ttl=access_token_ttl,
+        id_token_ttl=access_token_ttl,
+        refresh_token_ttl=refresh_token_ttl,
+        rotation_grace_seconds=grace_seconds,
+    )
+
+    async def work(services: Any) -> dict[str, Any]:
+        client, secret = await services.clients.create(opts)
+        return {"client_id": client.client_id, "client_secret": secret}
+
+    try:
+        result = _run(database_url, work)
+    except ClientConfigError as exc:
+        fail(str(exc))
+    text = f"client_id:     {result['client_id']}\n"
+    text += (
+        f"client_secret: {result['client_secret']}\n(shown once: store it now)"
+        if result["client_secret"]
+        else "public client: no secret"
+    )
+    emit(result, as_json, text)
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="The homeowner's email (their username).")],
+    password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a homeowner."""
+    from gridshare.auth.users import UserError
+
+    async def work(services: Any) -> dict[str, str]:
+        user = await services.users.create(email, password)
+        return {"sub": user.id, "email": user.email}
+
+    try:
+        result = _run(database_url, work)
+    except UserError as exc:
+        fail(str(exc))
+    emit(result, as_json, f"sub:   {result['sub']}\nemail: {result['email']}")
+
+
+@app.command("list-clients")
+def list_clients(database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """Every registered client with its settings and active secrets (hints only)."""
+
+    async def work(services: Any) -> list[dict[str, Any]]:
+        rows = []
+        for c in await services.clients.list():
+            secrets = await services.clients.active_secrets(c.client_id)
+            rows.append(
+                {
+                    "client_id": c.client_id,
+                    "name": c.name,
+                    "public": c.public,
+                    "disabled": c.disabled,
+                    "redirect_uris": c.redirect_uris,
+                    "logout_uris": c.logout_uris,
+                    "scopes": c.allowed_scopes,
+                    "rotate_refresh_tokens": c.rotate_refresh_tokens,
+                    "require_pkce": c.require_pkce,
+                    "secrets": [{"id": s.id, "hint": s.hint + "…"} for s in secrets],
+                }
+            )
+        return rows
+
+    rows = _run(database_url, work)
+    lines = [
+        f"{r['client_id']}  {r['name']}{'  (disabled)' if r['disabled'] else ''}"
+        f"  secrets: {', '.join(str(s['id']) + '=' + s['hint'] for s in r['secrets']) or '-'}"
+        for r in rows
+    ]
+    emit(rows, as_json, "\n".join(lines) or "no clients")
+
+
+def _set_disabled(client_id: str, disabled: bool, database_url: str | None, as_json: bool) -> None:
+    async def work(services: Any) -> bool:
+        return bool(await services.clients.set_disabled(client_id, disabled))
+
+    if not _run(database_url, work):
+        fail(f"no client {client_id!r}")
+    state = "disabled" if disabled else "enabled"
+    emit({"client_id": client_id, "disabled": disabled}, as_json, f"{client_id} {state}")
+
+
+@app.command("disable-client")
+def disable_client(
+    client_id: str, database_url: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """Disable a client: its tokens stop working and it can no longer sign anyone in."""
+    _set_disabled(client_id, True, database_url, as_json)
+
+
+@app.command("enable-client")
+def enable_client(
+    client_id: str, database_url: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """Re-enable a disabled client."""
+    _set_disabled(client_id, False, database_url, as_json)
+
+
+@app.command("add-secret")
+def add_secret(
+    client_id: str, database_url: DatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """Add a second secret (for rotation without downtime); shown once."""
+    from gridshare.auth.clients import ClientConfigError
+
+    async def work(services: Any) -> tuple[int, str]:
+        result: tuple[int, str] = await services.clients.add_secret(client_id)
+        return result
+
+    try:
+        secret_id, secret = _run(database_url, work)
+    except ClientConfigError as exc:
+        fail(str(exc))
+    emit(
+        {"client_id": client_id, "secret_id": secret_id, "client_secret": secret},
+        as_json,
+        f"secret_id:     {secret_id}\nclient_secret: {secret}\n(shown once: store it now)",
+    )
+
+
+@app.command("remove-secret")
+def remove_secret(
+    client_id: str,
+    secret_id: int,
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke one of a client's secrets (see list-clients for ids)."""
+
+    async def work(services: Any) -> bool:
+        return bool(await services.clients.remove_secret(client_id, secret_id))
+
+    if not _run(database_url, work):
+        fail(f"no active secret {secret_id} for client {client_id!r}")
+    emit({"client_id": client_id, "secret_id": secret_id, "removed": True}, as_json, "secret removed")
+
+
+@app.command("rotate-keys")
+def rotate_keys(database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """Publish new signing keys; they sign once the publish-ahead delay has passed."""
+
+    async def work(services: Any) -> list[str]:
+        kids: list[str] = await services.keys.rotate()
+        return kids
+
+    kids = _run(database_url, work)
+    emit({"new_kids": kids}, as_json, "new keys published: " + ", ".join(kids))

@@ -1,0 +1,70 @@
+"""One settings object for every process (server, admin CLI, tests), read from GRIDSHARE_* env.
+
+Everything an operator may want to change lives here, so a second server process started with
+the same environment behaves identically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in the user's data directory."""
+    data = Path(user_data_dir("gridshare", appauthor=False))
+    return f"sqlite:///{data / 'gridshare.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDSHARE_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    #: Public base URL of the authorization server; `iss` of every token. None = derived from
+    #: the listen address (http://127.0.0.1:8000 by default).
+    issuer: str | None = None
+    #: Public base URL of the customer API (same origin by default).
+    api_base_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = True
+    #: Keys the HMACs of client secrets and CSRF tokens. Set it in production; by default a random
+    #: value is created once and stored in the database so every process shares it.
+    secret_key: str | None = None
+    redis_url: str | None = None
+
+    # Passwords (Argon2id). argon2-cffi's defaults; tests lower them for speed.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    #: Concurrent Argon2 computations; keeps a burst of sign-ins from starving the event loop's
+    #: worker threads and the CPU the API needs.
+    password_hash_concurrency: int = 2
+
+    session_ttl_seconds: int = 3600
+    code_ttl_seconds: int = 300
+    #: How long a new signing key is published in the JWKS before it signs anything.
+    key_publish_ahead_seconds: int = 600
+    #: Lockout after repeated failed sign-ins, per username (Cognito's rule).
+    lockout_threshold: int = 5
+    lockout_max_seconds: int = 900
+    #: Sign-in attempts per client address per minute.
+    login_rate_per_minute: int = 30
+    #: Failed client authentications tolerated per client and per address per minute.
+    client_auth_failures_per_minute: int = 20
+    #: Customer API requests per access token per minute.
+    api_rate_per_minute: int = 600
+
+    def resolved_issuer(self) -> str:
+        if self.issuer:
+            return self.issuer.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def resolved_api_base_url(self) -> str:
+        return (self.api_base_url or self.resolved_issuer()).rstrip("/")

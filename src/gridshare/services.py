@@ -1,0 +1,66 @@
+"""The process's service objects, built once at start-up and shared by every route and command.
+
+Keeping construction in one place means the server, the admin CLI and the tests wire the system
+the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gridshare.auth.clients import ClientService
+from gridshare.auth.grants import GrantService
+from gridshare.auth.keys import KeyStore
+from gridshare.auth.passwords import Passwords
+from gridshare.auth.secret_key import load_secret_key
+from gridshare.auth.sessions import SessionService
+from gridshare.auth.tokens import TokenService
+from gridshare.auth.users import UserService
+from gridshare.clock import Clock
+from gridshare.config import Settings
+from gridshare.storage.db import Database
+from gridshare.storage.ratelimit import RateLimits
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    issuer: str
+    keys: KeyStore
+    tokens: TokenService
+    clients: ClientService
+    users: UserService
+    grants: GrantService
+    sessions: SessionService
+    limits: RateLimits
+
+
+async def build_services(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
+    clock = clock or Clock()
+    issuer = settings.resolved_issuer()
+    hmac_key = await load_secret_key(db, settings.secret_key)
+    keys = KeyStore(db, clock, settings.key_publish_ahead_seconds)
+    await keys.ensure_keys()
+    passwords = Passwords(
+        settings.argon2_time_cost,
+        settings.argon2_memory_kib,
+        settings.argon2_parallelism,
+        settings.password_hash_concurrency,
+    )
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        issuer=issuer,
+        keys=keys,
+        tokens=TokenService(db, keys, clock, issuer),
+        clients=ClientService(db, clock, hmac_key),
+        users=UserService(
+            db, clock, passwords, settings.lockout_threshold, settings.lockout_max_seconds
+        ),
+        grants=GrantService(db, clock, settings.code_ttl_seconds),
+        sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
+        limits=RateLimits(settings.redis_url),
+    )

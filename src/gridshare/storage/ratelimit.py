@@ -1,0 +1,51 @@
+"""Rate limits and failure throttles over the `limits` library's async storages.
+
+In one process an in-memory window is enough; several server processes must share counters, so
+with `GRIDSHARE_REDIS_URL` set the same windows live in Redis. (slowapi is avoided on purpose: it
+calls its storage synchronously and would block the event loop.)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItemPerMinute
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: int  # seconds until the window frees a slot
+
+
+class RateLimits:
+    def __init__(self, redis_url: str | None = None) -> None:
+        if redis_url:
+            uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
+        else:
+            uri = "async+memory://"
+        self._strategy = MovingWindowRateLimiter(storage_from_string(uri))
+
+    async def hit(self, per_minute: int, *key: str) -> Decision:
+        """Count one request against `per_minute` for `key`; say whether it may proceed."""
+        item = RateLimitItemPerMinute(per_minute)
+        allowed = await self._strategy.hit(item, *key)
+        return await self._decision(item, allowed, *key)
+
+    async def blocked(self, per_minute: int, *key: str) -> Decision | None:
+        """Without counting: a Decision if `key` has used up its window, else None."""
+        item = RateLimitItemPerMinute(per_minute)
+        if await self._strategy.test(item, *key):
+            return None
+        return await self._decision(item, False, *key)
+
+    async def _decision(self, item: RateLimitItemPerMinute, allowed: bool, *key: str) -> Decision:
+        stats = await self._strategy.get_window_stats(item, *key)
+        reset_after = max(1, math.ceil(stats.reset_time - time.time()))
+        return Decision(allowed, item.amount, max(0, stats.remaining), reset_after)

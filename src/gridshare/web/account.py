@@ -1,0 +1,97 @@
+"""The homeowner's portal: who is signed in, and which partners are connected (and revoke)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from gridshare.auth.params import ParamError, form_params
+from gridshare.auth.routes.deps import ServicesDep
+from gridshare.auth.scopes import ALL_SCOPES
+from gridshare.auth.sessions import SESSION_COOKIE, ActiveSession, clear_cookie
+from gridshare.services import Services
+from gridshare.web.render import error_page, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _when(value: datetime | None) -> tuple[str, str]:
+    if value is None:
+        return "", ""
+    return value.strftime("%Y-%m-%d %H:%M UTC"), value.isoformat()
+
+
+def _see_other(location: str) -> RedirectResponse:
+    return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+async def _checked_form(
+    request: Request, services: Services
+) -> tuple[ActiveSession | None, Response | None]:
+    """The signed-in session of a portal form post, with its CSRF token verified."""
+    session = await services.sessions.current(request)
+    if session is None:
+        return None, _see_other("/login")
+    try:
+        form = await form_params(request)
+        form.check_no_repeats()
+    except ParamError as exc:
+        return None, error_page(f"The form could not be read: {exc}")
+    if not services.sessions.csrf_valid(session.raw_id, form.values.get("csrf_token")):
+        return None, error_page("This form has expired. Reload the page and try again.", 403)
+    return session, None
+
+
+@router.get("/account")
+async def account(request: Request, services: ServicesDep) -> Response:
+    session = await services.sessions.current(request)
+    if session is None:
+        return _see_other("/login")
+    connections = []
+    for c in await services.grants.connections(session.user.id):
+        created, created_iso = _when(c.grant.created_at)
+        last_used, last_used_iso = _when(c.grant.last_used_at)
+        connections.append(
+            {
+                "grant_id": c.grant.id,
+                "client_id": c.grant.client_id,
+                "name": c.client_name,
+                "created": created,
+                "created_iso": created_iso,
+                "last_used": last_used,
+                "last_used_iso": last_used_iso,
+                "scope_words": [ALL_SCOPES.get(s, s) for s in c.grant.scopes],
+            }
+        )
+    return render(
+        "account.html",
+        title="Your account",
+        email=session.user.email,
+        connections=connections,
+        csrf_token=services.sessions.csrf_token(session.raw_id),
+    )
+
+
+@router.post("/account/connections/{grant_id}/revoke")
+async def revoke_connection(grant_id: str, request: Request, services: ServicesDep) -> Response:
+    session, problem = await _checked_form(request, services)
+    if session is None:
+        assert problem is not None
+        return problem
+    await services.grants.revoke_grant(session.user.id, grant_id[:64])
+    return _see_other("/account")
+
+
+@router.post("/account/signout")
+async def sign_out(request: Request, services: ServicesDep) -> Response:
+    session, problem = await _checked_form(request, services)
+    if session is None:
+        assert problem is not None
+        return problem
+    await services.sessions.end(session.raw_id)
+    response = render("signed_out.html", title="Signed out")
+    clear_cookie(request, response, SESSION_COOKIE)
+    return response
