@@ -15,15 +15,18 @@ from starlette.staticfiles import StaticFiles
 
 from gridshare import __version__
 from gridshare.api.errors import ApiError
-from gridshare.api.routes import devices
+from gridshare.api.openapi import install_openapi
+from gridshare.api.routes import control, devices, sites
 from gridshare.auth.routes import router as auth_router
 from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.demo import demo_credentials, seed_if_empty, walkthrough
+from gridshare.homes.errors import DomainError
 from gridshare.services import Services, build_services
 from gridshare.storage import migrate
 from gridshare.storage.db import Database
-from gridshare.web import account
+from gridshare.web import account, docs
+from gridshare.web.docs import ensure_docs_client
 from gridshare.web.render import STATIC, error_page
 
 log = logging.getLogger("gridshare")
@@ -42,11 +45,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         await migrate.upgrade(db)
         services = await build_services(settings, db, clock)
         app.state.services = services
+        await ensure_docs_client(services)
         if settings.demo:
             await seed_if_empty(services)
             creds = await demo_credentials(services)
             if creds is not None:
-                print(walkthrough(services.issuer, creds), flush=True)  # noqa: T201
+                print(walkthrough(services.issuer, creds), flush=True)
         try:
             yield
         finally:
@@ -61,12 +65,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.include_router(auth_router)
     app.include_router(account.router)
-    app.include_router(devices.router)
+    for router in (sites.router, devices.router, control.router):
+        app.include_router(router)
+    app.include_router(docs.router)
+    app.mount("/docs/ui", docs.assets, name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_openapi(app, settings.resolved_issuer())
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> Response:
         return exc.response()
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> Response:
+        return JSONResponse(exc.to_body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
@@ -91,7 +103,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         if _wants_html(request):
             return error_page("Something went wrong on our side. Please try again.", 500)
-        return JSONResponse({"message": "internal error", "code": "internal_error"}, status_code=500)
+        return JSONResponse(
+            {"message": "internal error", "code": "internal_error"}, status_code=500
+        )
 
     return app
 

@@ -1,4 +1,4 @@
-"""Demo data for a first start: one homeowner, one partner client, and how to try the flow.
+"""Demo data for a first start: a homeowner with a hybrid home, a partner, and how to try it.
 
 The demo client's secret is derived from the server's HMAC key (HMAC of a fixed label), so the
 server can print it on every start without ever storing it in clear.
@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from gridshare.auth.clients import ClientOptions
 from gridshare.auth.digests import hmac_hex
 from gridshare.auth.scopes import API_SCOPES
+from gridshare.fleet.provisioning import DEFAULT_TEMPLATE, provision_sites
 from gridshare.services import Services
 from gridshare.storage.models import Client, ClientSecret, User
 
@@ -40,7 +41,8 @@ async def seed_if_empty(services: Services) -> bool:
         clients = (await session.execute(select(func.count()).select_from(Client))).scalar_one()
     if users or clients:
         return False
-    await services.users.create(DEMO_EMAIL, DEMO_PASSWORD)
+    owner = await services.users.create(DEMO_EMAIL, DEMO_PASSWORD)
+    await provision_sites(services.homes.repo, services.clock, owner.id, DEFAULT_TEMPLATE)
     client, _ = await services.clients.create(
         ClientOptions(
             name="Demo Partner App",
@@ -85,10 +87,11 @@ def walkthrough(issuer: str, creds: DemoCredentials) -> str:
             f"Demo homeowner: {DEMO_EMAIL} / {DEMO_PASSWORD}",
             f"Demo partner:   client_id={creds.client_id} client_secret={creds.client_secret}",
             f"1. Open in a browser and sign in: {authorize}",
-            f"2. You land on {DEMO_REDIRECTS[0]}/?code=CODE&state=abcdefg: copy CODE.",
-            f"3. curl -s -X POST {issuer}/oauth2/token -u '{creds.client_id}:{creds.client_secret}' "
+            f"2. You land on {DEMO_REDIRECTS[0]}?code=CODE&state=abcdefg: copy CODE.",
+            f"3. curl -s -X POST {issuer}/oauth2/token "
+            f"-u '{creds.client_id}:{creds.client_secret}' "
             f"-d grant_type=authorization_code -d client_id={creds.client_id} -d code=CODE "
             f"-d redirect_uri={DEMO_REDIRECTS[0]}",
-            f"4. curl -s -H \"Authorization: Bearer $ACCESS_TOKEN\" {issuer}/api/v1/devices",
+            f'4. curl -s -H "Authorization: Bearer $ACCESS_TOKEN" {issuer}/api/v1/devices',
         ]
     )

@@ -18,7 +18,9 @@ from gridshare.auth.tokens import TokenService
 from gridshare.auth.users import UserService
 from gridshare.clock import Clock
 from gridshare.config import Settings
+from gridshare.fleet.service import HomesService
 from gridshare.storage.db import Database
+from gridshare.storage.homes import HomesRepository
 from gridshare.storage.ratelimit import RateLimits
 
 
@@ -35,6 +37,7 @@ class Services:
     grants: GrantService
     sessions: SessionService
     limits: RateLimits
+    homes: HomesService
 
 
 async def build_services(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
@@ -63,4 +66,5 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         grants=GrantService(db, clock, settings.code_ttl_seconds),
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
         limits=RateLimits(settings.redis_url),
+        homes=HomesService(db, HomesRepository(db), clock),
     )

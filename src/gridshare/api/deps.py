@@ -1,4 +1,6 @@
-"""Typed dependencies of the customer API: the caller's verified token, per required scope."""
+"""Typed dependencies of the customer API: the caller's verified token per required scope,
+with per-token rate limiting.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ from typing import Annotated
 from fastapi import Depends, Security
 from fastapi.security import OAuth2AuthorizationCodeBearer
 from starlette.requests import Request
+from starlette.responses import Response
 
 from gridshare.api.errors import ApiError
 from gridshare.auth.bearer import BearerError, authenticate_bearer
 from gridshare.auth.routes.deps import ServicesDep
-from gridshare.auth.scopes import API_SCOPES
-from gridshare.auth.tokens import AccessToken
+from gridshare.auth.scopes import API_SCOPES, DEVICE_READ, DEVICE_WRITE, PLAN_READ, PLAN_WRITE
+from gridshare.fleet.service import Caller
 
 #: Documents the security scheme in /openapi.json; the check itself is `authenticate_bearer`.
 oauth2_scheme = OAuth2AuthorizationCodeBearer(
@@ -25,16 +28,18 @@ oauth2_scheme = OAuth2AuthorizationCodeBearer(
 )
 
 
-def requires(scope: str) -> Callable[..., Awaitable[AccessToken]]:
-    """A dependency that admits a bearer token carrying `scope`, or answers 401/403."""
+def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting a bearer token that carries `scope` (else 401/403), then counting
+    the call against the token's rate limit (429 with Retry-After beyond it)."""
 
     async def dependency(
         request: Request,
+        response: Response,
         services: ServicesDep,
         _doc: Annotated[str | None, Security(oauth2_scheme, scopes=[scope])] = None,
-    ) -> AccessToken:
+    ) -> Caller:
         try:
-            return await authenticate_bearer(request, services.tokens, required_scope=scope)
+            token = await authenticate_bearer(request, services.tokens, required_scope=scope)
         except BearerError as exc:
             if exc.status_code == 401:
                 raise ApiError(
@@ -49,7 +54,28 @@ def requires(scope: str) -> Callable[..., Awaitable[AccessToken]]:
                 f"this call requires the scope {scope}",
                 {"WWW-Authenticate": exc.www_authenticate()},
             ) from exc
+        decision = await services.limits.hit(
+            services.settings.api_rate_per_minute, "api", token.origin_jti
+        )
+        headers = {
+            "RateLimit-Limit": str(decision.limit),
+            "RateLimit-Remaining": str(decision.remaining),
+            "RateLimit-Reset": str(decision.reset_after),
+        }
+        if not decision.allowed:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"rate limit of {decision.limit} calls per minute reached",
+                headers | {"Retry-After": str(decision.reset_after)},
+            )
+        response.headers.update(headers)
+        return Caller(user_id=token.sub, client_id=token.client_id)
 
     return dependency
 
 
+DeviceReader = Annotated[Caller, Depends(requires(DEVICE_READ))]
+DeviceWriter = Annotated[Caller, Depends(requires(DEVICE_WRITE))]
+PlanReader = Annotated[Caller, Depends(requires(PLAN_READ))]
+PlanWriter = Annotated[Caller, Depends(requires(PLAN_WRITE))]

@@ -44,14 +44,23 @@ def create_client(
     public: Annotated[bool, typer.Option("--public", help="No secret; PKCE required.")] = False,
     rotate_refresh_tokens: Annotated[
         bool | None,
-        typer.Option("--rotate-refresh-tokens/--no-rotate-refresh-tokens", help="Default: on for public clients."),
+        typer.Option(
+            "--rotate-refresh-tokens/--no-rotate-refresh-tokens",
+            help="Default: on for public clients.",
+        ),
     ] = None,
     require_pkce: Annotated[
-        bool | None, typer.Option("--require-pkce/--no-require-pkce", help="Default: on for public clients.")
+        bool | None,
+        typer.Option("--require-pkce/--no-require-pkce", help="Default: on for public clients."),
     ] = None,
+    allow_implicit: Annotated[
+        bool, typer.Option("--allow-implicit", help="Allow response_type=token (discouraged).")
+    ] = False,
     access_token_ttl: Annotated[int, typer.Option(help="Seconds (300-86400).")] = 3600,
     refresh_token_ttl: Annotated[int, typer.Option(help="Seconds (3600-315360000).")] = 30 * 86400,
-    grace_seconds: Annotated[int, typer.Option(help="Refresh rotation grace period (0-60 s).")] = 30,
+    grace_seconds: Annotated[
+        int, typer.Option(help="Refresh rotation grace period (0-60 s).")
+    ] = 30,
     database_url: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -71,6 +80,7 @@ def create_client(
         id_token_ttl=access_token_ttl,
         refresh_token_ttl=refresh_token_ttl,
         rotation_grace_seconds=grace_seconds,
+        allow_implicit=allow_implicit,
     )
 
     async def work(services: Any) -> dict[str, Any]:
@@ -94,21 +104,65 @@ def create_client(
 def create_user(
     email: Annotated[str, typer.Option(help="The homeowner's email (their username).")],
     password: Annotated[str, typer.Option(help="At least 8 characters.")],
+    site_template: Annotated[
+        str, typer.Option(help="Template of the homeowner's sites (see create-site --help).")
+    ] = "hybrid_home",
+    sites: Annotated[int, typer.Option(min=0, max=100, help="How many sites to give them.")] = 1,
     database_url: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a homeowner."""
+    """Create a homeowner with N sites built from a template."""
     from gridshare.auth.users import UserError
+    from gridshare.fleet.provisioning import provision_sites
+    from gridshare.homes.templates import TEMPLATES
 
-    async def work(services: Any) -> dict[str, str]:
+    if site_template not in TEMPLATES:
+        fail(f"unknown template {site_template!r}; choose from {', '.join(TEMPLATES)}")
+
+    async def work(services: Any) -> dict[str, Any]:
         user = await services.users.create(email, password)
-        return {"sub": user.id, "email": user.email}
+        made = await provision_sites(
+            services.homes.repo, services.clock, user.id, site_template, sites
+        )
+        return {"sub": user.id, "email": user.email, "sites": [s.site_id for s in made]}
 
     try:
         result = _run(database_url, work)
     except UserError as exc:
         fail(str(exc))
-    emit(result, as_json, f"sub:   {result['sub']}\nemail: {result['email']}")
+    emit(
+        result,
+        as_json,
+        f"sub:   {result['sub']}\nemail: {result['email']}\nsites: {', '.join(result['sites'])}",
+    )
+
+
+@app.command("create-site")
+def create_site(
+    owner: Annotated[str, typer.Option(help="The homeowner's email.")],
+    template: Annotated[str, typer.Option(help="hybrid_home, pv_only or battery_retrofit.")],
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a site built from a template to an existing homeowner."""
+    from gridshare.fleet.provisioning import provision_sites
+    from gridshare.homes.templates import TEMPLATES
+
+    if template not in TEMPLATES:
+        fail(f"unknown template {template!r}; choose from {', '.join(TEMPLATES)}")
+
+    async def work(services: Any) -> dict[str, str] | None:
+        user = await services.users.by_email(owner)
+        if user is None:
+            return None
+        [site] = await provision_sites(services.homes.repo, services.clock, user.id, template)
+        return {"siteId": site.site_id, "owner": user.email, "template": template}
+
+    result = _run(database_url, work)
+    if result is None:
+        fail(f"no homeowner with email {owner!r}")
+    assert result is not None
+    emit(result, as_json, f"site {result['siteId']} ({template}) added for {result['owner']}")
 
 
 @app.command("list-clients")
@@ -117,7 +171,7 @@ def list_clients(database_url: DatabaseOption = None, as_json: JsonOption = Fals
 
     async def work(services: Any) -> list[dict[str, Any]]:
         rows = []
-        for c in await services.clients.list():
+        for c in await services.clients.list_all():
             secrets = await services.clients.active_secrets(c.client_id)
             rows.append(
                 {
@@ -206,7 +260,9 @@ def remove_secret(
 
     if not _run(database_url, work):
         fail(f"no active secret {secret_id} for client {client_id!r}")
-    emit({"client_id": client_id, "secret_id": secret_id, "removed": True}, as_json, "secret removed")
+    emit(
+        {"client_id": client_id, "secret_id": secret_id, "removed": True}, as_json, "secret removed"
+    )
 
 
 @app.command("rotate-keys")

@@ -18,7 +18,9 @@ def serve(
     database_url: DatabaseOption = None,
     issuer: Annotated[
         str | None,
-        typer.Option(help="Public base URL of the server (the tokens' `iss`). Default: from host/port."),
+        typer.Option(
+            help="Public base URL of the server (the tokens' `iss`). Default: from host/port."
+        ),
     ] = None,
     no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not seed demo data.")] = False,
     proxy_headers: Annotated[

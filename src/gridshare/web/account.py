@@ -17,6 +17,15 @@ from gridshare.web.render import error_page, render
 
 router = APIRouter(include_in_schema=False)
 
+ACTION_WORDS = {
+    "device.rename": "renamed a device",
+    "mode.set": "changed the operation mode",
+    "overlay.set": "sent an overlay plan",
+    "overlay.clear": "cleared the overlay plan",
+    "schedule.set": "set the weekly schedule",
+    "schedule.clear": "removed the weekly schedule",
+}
+
 
 def _when(value: datetime | None) -> tuple[str, str]:
     if value is None:
@@ -51,7 +60,9 @@ async def account(request: Request, services: ServicesDep) -> Response:
     if session is None:
         return _see_other("/login")
     connections = []
+    repo = services.homes.repo
     for c in await services.grants.connections(session.user.id):
+        actions = await repo.recent_actions(session.user.id, c.grant.client_id, limit=5)
         created, created_iso = _when(c.grant.created_at)
         last_used, last_used_iso = _when(c.grant.last_used_at)
         connections.append(
@@ -64,13 +75,33 @@ async def account(request: Request, services: ServicesDep) -> Response:
                 "last_used": last_used,
                 "last_used_iso": last_used_iso,
                 "scope_words": [ALL_SCOPES.get(s, s) for s in c.grant.scopes],
+                "actions": [
+                    {
+                        "when": _when(a.at)[0],
+                        "what": ACTION_WORDS.get(a.action, a.action),
+                        "target": a.target,
+                    }
+                    for a in actions
+                ],
             }
         )
+    homes = []
+    for site_id in await repo.site_ids(session.user.id):
+        stored = await repo.load_site(site_id, owner_id=session.user.id)
+        if stored is not None:
+            homes.append(
+                {
+                    "site_id": site_id,
+                    "address": ", ".join([*stored.site.address.lines, stored.site.address.city]),
+                    "devices": [(d.name, d.kind.value) for d in stored.site.devices],
+                }
+            )
     return render(
         "account.html",
         title="Your account",
         email=session.user.email,
         connections=connections,
+        homes=homes,
         csrf_token=services.sessions.csrf_token(session.raw_id),
     )
 

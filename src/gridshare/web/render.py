@@ -41,5 +41,7 @@ def render(template: str, status_code: int = 200, **context: Any) -> HTMLRespons
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 
 
-def error_page(message: str, status_code: int = 400, title: str = "Something went wrong") -> HTMLResponse:
+def error_page(
+    message: str, status_code: int = 400, title: str = "Something went wrong"
+) -> HTMLResponse:
     return render("error.html", status_code=status_code, title=title, message=message)

@@ -1,21 +1,66 @@
-"""Devices (`/api/v1/devices`, `/api/v2/devices`)."""
+"""Devices (`/api/v2/devices...`, and the v1 list)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Path
+from starlette.requests import Request
 
-from gridshare.api.deps import requires
-from gridshare.auth.scopes import DEVICE_READ
-from gridshare.auth.tokens import AccessToken
+from gridshare.api.body import json_body
+from gridshare.api.deps import DeviceReader, DeviceWriter
+from gridshare.api.schemas import DeviceDetail, DeviceList, error_responses
+from gridshare.auth.routes.deps import ServicesDep
 
 router = APIRouter(tags=["devices"])
 
-DeviceReader = Annotated[AccessToken, Depends(requires(DEVICE_READ))]
+SynthId = Annotated[str, Path(max_length=200, description="A device or sensor id.")]
 
 
-@router.get("/api/v1/devices")
-async def list_devices_v1(token: DeviceReader) -> dict[str, list[dict[str, str]]]:
-    """The homeowner's devices. (Homes arrive with the customer API; until then: none.)"""
-    return {"entries": []}
+@router.get("/api/v2/devices", response_model=DeviceList, responses=error_responses(401, 403, 429))
+async def list_devices(caller: DeviceReader, services: ServicesDep) -> dict[str, Any]:
+    """Every device of every site of the homeowner. Scope: `lunar/device.read`."""
+    return {"entries": [{"synthId": d} for d in await services.homes.device_ids(caller)]}
+
+
+@router.get("/api/v1/devices", response_model=DeviceList, responses=error_responses(401, 403, 429))
+async def list_devices_v1(caller: DeviceReader, services: ServicesDep) -> dict[str, Any]:
+    """v1 sibling of `GET /api/v2/devices`. Scope: `lunar/device.read`."""
+    return await list_devices(caller, services)
+
+
+@router.get(
+    "/api/v2/devices/{synthId}",
+    response_model=DeviceDetail,
+    responses=error_responses(401, 403, 404, 429),
+)
+async def get_device(
+    synthId: SynthId, caller: DeviceReader, services: ServicesDep
+) -> dict[str, Any]:
+    """A device's static properties. Scope: `lunar/device.read`."""
+    return await services.homes.device(caller, synthId)
+
+
+@router.patch(
+    "/api/v2/devices/{synthId}",
+    response_model=DeviceDetail,
+    responses=error_responses(400, 401, 403, 404, 413, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/DevicePatchBody"}},
+                "application/merge-patch+json": {
+                    "schema": {"$ref": "#/components/schemas/DevicePatchBody"}
+                },
+            },
+        }
+    },
+)
+async def patch_device(
+    synthId: SynthId, request: Request, caller: DeviceWriter, services: ServicesDep
+) -> dict[str, Any]:
+    """JSON merge-patch of the mutable fields (`name`); anything else is a 400.
+    Scope: `lunar/device.write`."""
+    body = await json_body(request)
+    return await services.homes.patch_device(caller, synthId, body)

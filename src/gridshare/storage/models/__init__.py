@@ -8,22 +8,27 @@ from gridshare.storage.models.auth import (
     LoginThrottle,
     RefreshToken,
     ServerSecret,
-    SignInSession,
     SigningKey,
+    SignInSession,
     TokenFamily,
     User,
 )
+from gridshare.storage.models.homes import AuditEvent, DeviceControl, DeviceRow, SiteRow
 
 __all__ = [
+    "AuditEvent",
     "AuthCode",
     "Client",
     "ClientSecret",
+    "DeviceControl",
+    "DeviceRow",
     "Grant",
     "LoginThrottle",
     "RefreshToken",
     "ServerSecret",
     "SignInSession",
     "SigningKey",
+    "SiteRow",
     "TokenFamily",
     "User",
 ]

@@ -151,9 +151,7 @@ class TokenFamily(Base):
     __tablename__ = "token_families"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    grant_id: Mapped[str] = mapped_column(
-        ForeignKey("grants.id", ondelete="CASCADE"), index=True
-    )
+    grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     scopes: Mapped[list[str]] = mapped_column(JSON)

@@ -1,0 +1,220 @@
+"""Owner-scoped reads and audited writes over the homes.
+
+Every method takes the caller (`Caller`: homeowner `sub` and partner `client_id`) and answers
+`NotFound` both for ids that do not exist and for ids of another homeowner, so a token can never
+learn that someone else's resource exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from gridshare.clock import Clock
+from gridshare.homes.devices import Device, apply_device_patch, device_resource, parse_device_patch
+from gridshare.homes.errors import DomainError
+from gridshare.homes.modes import (
+    DEFAULT_MODE,
+    OperationMode,
+    check_mode_change,
+    control_device,
+    parse_mode_body,
+)
+from gridshare.homes.plans import (
+    EMPTY_OVERLAY,
+    OverlayPlan,
+    SchedulePlan,
+    power_limits,
+    validate_overlay,
+    validate_schedule,
+)
+from gridshare.homes.sites import Site
+from gridshare.homes.topology import SynthTarget, resolve_synth_id, split_sensor_id
+from gridshare.storage.db import Database
+from gridshare.storage.homes import HomesRepository, StoredSite, audit_event
+from gridshare.storage.models import Client, Grant
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str) -> None:
+        super().__init__(404, "not_found", f"{what} not found")
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class Located:
+    """A synthId resolved on the caller's site."""
+
+    stored: StoredSite
+    target: SynthTarget
+
+    @property
+    def site(self) -> Site:
+        return self.stored.site
+
+
+class HomesService:
+    def __init__(self, db: Database, repo: HomesRepository, clock: Clock) -> None:
+        self.db = db
+        self.repo = repo
+        self.clock = clock
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def site_ids(self, caller: Caller) -> list[str]:
+        return await self.repo.site_ids(caller.user_id)
+
+    async def device_ids(self, caller: Caller) -> list[str]:
+        return await self.repo.device_ids(caller.user_id)
+
+    async def site(self, caller: Caller, site_id: str) -> StoredSite:
+        stored = await self.repo.load_site(site_id, owner_id=caller.user_id)
+        if stored is None:
+            raise NotFound("site")
+        return stored
+
+    async def locate(self, caller: Caller, synth_id: str) -> Located:
+        """Resolve a device or sensor id on one of the caller's sites."""
+        site_id = await self.repo.site_of_device(synth_id, caller.user_id)
+        if site_id is None and (parts := split_sensor_id(synth_id)) is not None:
+            site_id = await self.repo.site_of_device(parts[0], caller.user_id)
+        if site_id is None:
+            raise NotFound("device")
+        stored = await self.repo.load_site(site_id, owner_id=caller.user_id)
+        target = resolve_synth_id(stored.site, synth_id) if stored else None
+        if stored is None or target is None:
+            raise NotFound("device")
+        return Located(stored, target)
+
+    async def device(self, caller: Caller, synth_id: str) -> dict[str, Any]:
+        located = await self.locate(caller, synth_id)
+        if located.target.kind != "device":
+            raise NotFound("device")
+        return device_resource(
+            located.target.device,
+            site_id=located.site.site_id,
+            partners=await self._partners(caller.user_id),
+        )
+
+    async def _partners(self, user_id: str) -> list[str]:
+        """Names of the partners the homeowner's devices publish to (live grants)."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(Client.name)
+                .join(Grant, Grant.client_id == Client.client_id)
+                .where(Grant.user_id == user_id, Grant.revoked_at.is_(None))
+                .order_by(Client.name)
+            )
+            return list(dict.fromkeys(rows.scalars()))
+
+    async def _control_target(self, caller: Caller, synth_id: str) -> tuple[Located, Device]:
+        located = await self.locate(caller, synth_id)
+        return located, control_device(located.site, synth_id)
+
+    async def mode(self, caller: Caller, synth_id: str) -> OperationMode:
+        _, device = await self._control_target(caller, synth_id)
+        control = await self.repo.control(device.synth_id)
+        if control is None:
+            return DEFAULT_MODE
+        return OperationMode(control.mode)
+
+    async def overlay(self, caller: Caller, synth_id: str) -> OverlayPlan:
+        _, device = await self._control_target(caller, synth_id)
+        control = await self.repo.control(device.synth_id)
+        if control is None or control.overlay is None:
+            return EMPTY_OVERLAY
+        return OverlayPlan.model_validate(control.overlay)
+
+    async def schedule(self, caller: Caller, synth_id: str) -> SchedulePlan | None:
+        _, device = await self._control_target(caller, synth_id)
+        control = await self.repo.control(device.synth_id)
+        if control is None or control.schedule is None:
+            return None
+        return SchedulePlan.model_validate(control.schedule)
+
+    # -- writes (each audited in the same transaction) ----------------------------------------
+
+    def _audit(self, caller: Caller, action: str, target: str, detail: dict[str, Any]) -> Any:
+        return audit_event(
+            at=self.clock.now(),
+            user_id=caller.user_id,
+            client_id=caller.client_id,
+            action=action,
+            target=target,
+            detail=detail,
+        )
+
+    async def patch_device(self, caller: Caller, synth_id: str, body: object) -> dict[str, Any]:
+        located = await self.locate(caller, synth_id)
+        if located.target.kind != "device":
+            raise NotFound("device")
+        patch = parse_device_patch(body)
+        updated = apply_device_patch(located.target.device, patch)
+        await self.repo.rename_device(
+            updated,
+            self._audit(caller, "device.rename", synth_id, {"name": updated.name}),
+        )
+        return device_resource(
+            updated, site_id=located.site.site_id, partners=await self._partners(caller.user_id)
+        )
+
+    async def set_mode(self, caller: Caller, synth_id: str, body: object) -> OperationMode:
+        _, device = await self._control_target(caller, synth_id)
+        mode = parse_mode_body(body)
+        control = await self.repo.control(device.synth_id)
+        check_mode_change(mode, has_schedule=control is not None and control.schedule is not None)
+        await self.repo.update_control(
+            device.synth_id,
+            self.clock.now(),
+            DEFAULT_MODE.value,
+            self._audit(caller, "mode.set", device.synth_id, {"mode": mode.value}),
+            mode=mode.value,
+        )
+        return mode
+
+    async def set_overlay(self, caller: Caller, synth_id: str, body: object) -> None:
+        located, device = await self._control_target(caller, synth_id)
+        plan = validate_overlay(
+            body,
+            device.kind,
+            limits=power_limits(located.site, device),
+            now=self.clock.now(),
+        )
+        stored = None if plan.is_delete else plan.to_json()
+        action = "overlay.clear" if plan.is_delete else "overlay.set"
+        detail = {"commands": len(plan.commands)}
+        if plan.startTime is not None:
+            detail["startTime"] = plan.startTime.isoformat()  # type: ignore[assignment]
+        await self.repo.update_control(
+            device.synth_id,
+            self.clock.now(),
+            DEFAULT_MODE.value,
+            self._audit(caller, action, device.synth_id, detail),
+            overlay=stored,
+        )
+
+    async def set_schedule(self, caller: Caller, synth_id: str, body: object) -> None:
+        located, device = await self._control_target(caller, synth_id)
+        plan = validate_schedule(body, device.kind, limits=power_limits(located.site, device))
+        control = await self.repo.control(device.synth_id)
+        if plan.is_delete and control is not None and control.mode == OperationMode.SCHEDULE:
+            raise DomainError(
+                422,
+                "schedule_in_use",
+                "the device is in schedule mode: switch mode before deleting its schedule",
+            )
+        action = "schedule.clear" if plan.is_delete else "schedule.set"
+        await self.repo.update_control(
+            device.synth_id,
+            self.clock.now(),
+            DEFAULT_MODE.value,
+            self._audit(caller, action, device.synth_id, {"slots": len(plan.slots)}),
+            schedule=None if plan.is_delete else plan.to_json(),
+        )
