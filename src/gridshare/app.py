@@ -16,11 +16,12 @@ from starlette.staticfiles import StaticFiles
 from gridshare import __version__
 from gridshare.api.errors import ApiError
 from gridshare.api.openapi import install_openapi
-from gridshare.api.routes import control, devices, sites
+from gridshare.api.routes import control, devices, sites, telemetry
 from gridshare.auth.routes import router as auth_router
 from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.demo import demo_credentials, seed_if_empty, walkthrough
+from gridshare.fleet.twin_runner import running
 from gridshare.homes.errors import DomainError
 from gridshare.services import Services, build_services
 from gridshare.storage import migrate
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if creds is not None:
                 print(walkthrough(services.issuer, creds), flush=True)
         try:
-            yield
+            async with running(services.twin, enabled=settings.twin_live):
+                yield
         finally:
             await db.dispose()
 
@@ -65,7 +67,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.include_router(auth_router)
     app.include_router(account.router)
-    for router in (sites.router, devices.router, control.router):
+    for router in (sites.router, devices.router, control.router, telemetry.router):
         app.include_router(router)
     app.include_router(docs.router)
     app.mount("/docs/ui", docs.assets, name="docs-assets")

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     #: Customer API requests per access token per minute.
     api_rate_per_minute: int = 600
 
+    #: History a new site starts with (the twin simulates it at creation), in days.
+    twin_backfill_days: float = 30.0
+    #: Advance every site's twin each minute while the server runs (and catch up at start).
+    twin_live: bool = True
+
     def resolved_issuer(self) -> str:
         if self.issuer:
             return self.issuer.rstrip("/")

@@ -42,7 +42,9 @@ async def seed_if_empty(services: Services) -> bool:
     if users or clients:
         return False
     owner = await services.users.create(DEMO_EMAIL, DEMO_PASSWORD)
-    await provision_sites(services.homes.repo, services.clock, owner.id, DEFAULT_TEMPLATE)
+    await provision_sites(
+        services.homes.repo, services.clock, owner.id, DEFAULT_TEMPLATE, twin=services.twin
+    )
     client, _ = await services.clients.create(
         ClientOptions(
             name="Demo Partner App",

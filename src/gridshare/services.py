@@ -19,6 +19,7 @@ from gridshare.auth.users import UserService
 from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.fleet.service import HomesService
+from gridshare.fleet.twin_runner import TwinRunner
 from gridshare.storage.db import Database
 from gridshare.storage.homes import HomesRepository
 from gridshare.storage.ratelimit import RateLimits
@@ -38,6 +39,7 @@ class Services:
     sessions: SessionService
     limits: RateLimits
     homes: HomesService
+    twin: TwinRunner
 
 
 async def build_services(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
@@ -52,6 +54,7 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         settings.argon2_parallelism,
         settings.password_hash_concurrency,
     )
+    repo = HomesRepository(db)
     return Services(
         settings=settings,
         clock=clock,
@@ -66,5 +69,6 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         grants=GrantService(db, clock, settings.code_ttl_seconds),
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
         limits=RateLimits(settings.redis_url),
-        homes=HomesService(db, HomesRepository(db), clock),
+        homes=HomesService(db, repo, clock),
+        twin=TwinRunner(db, repo, clock, backfill_days=settings.twin_backfill_days),
     )

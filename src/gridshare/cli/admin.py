@@ -15,13 +15,50 @@ app = typer.Typer(help="Administration: clients, users, keys.", no_args_is_help=
 T = TypeVar("T")
 
 
-def _run(database_url: str | None, work: Callable[[Any], Awaitable[T]]) -> T:
+BackfillOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        max=3660,
+        help="Days of history the twin simulates for each new site (default: "
+        "$GRIDSHARE_TWIN_BACKFILL_DAYS, 30).",
+        show_default=False,
+    ),
+]
+
+
+async def _backfill(services: Any, site_ids: list[str], quiet: bool) -> None:
+    """Simulate each new site's history up to now, with a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), disable=quiet) as bar:
+        for site_id in site_ids:
+            task = bar.add_task(f"history of {site_id[:8]}", total=None)
+
+            def update(done: int, total: int, task: Any = task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            await services.twin.advance(site_id, progress=update)
+
+
+def _run(
+    database_url: str | None,
+    work: Callable[[Any], Awaitable[T]],
+    **overrides: Any,
+) -> T:
     """Build the services against the database (migrating it first) and run `work`."""
     from gridshare.services import build_services
     from gridshare.storage import migrate
     from gridshare.storage.db import Database
 
-    settings = settings_for(database_url)
+    settings = settings_for(database_url, **{k: v for k, v in overrides.items() if v is not None})
 
     async def main() -> T:
         db = Database(settings.database_url)
@@ -108,6 +145,7 @@ def create_user(
         str, typer.Option(help="Template of the homeowner's sites (see create-site --help).")
     ] = "hybrid_home",
     sites: Annotated[int, typer.Option(min=0, max=100, help="How many sites to give them.")] = 1,
+    backfill_days: BackfillOption = None,
     database_url: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -122,12 +160,13 @@ def create_user(
     async def work(services: Any) -> dict[str, Any]:
         user = await services.users.create(email, password)
         made = await provision_sites(
-            services.homes.repo, services.clock, user.id, site_template, sites
+            services.homes.repo, services.clock, user.id, site_template, sites, twin=services.twin
         )
+        await _backfill(services, [s.site_id for s in made], as_json)
         return {"sub": user.id, "email": user.email, "sites": [s.site_id for s in made]}
 
     try:
-        result = _run(database_url, work)
+        result = _run(database_url, work, twin_backfill_days=backfill_days)
     except UserError as exc:
         fail(str(exc))
     emit(
@@ -141,6 +180,7 @@ def create_user(
 def create_site(
     owner: Annotated[str, typer.Option(help="The homeowner's email.")],
     template: Annotated[str, typer.Option(help="hybrid_home, pv_only or battery_retrofit.")],
+    backfill_days: BackfillOption = None,
     database_url: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -155,10 +195,13 @@ def create_site(
         user = await services.users.by_email(owner)
         if user is None:
             return None
-        [site] = await provision_sites(services.homes.repo, services.clock, user.id, template)
+        [site] = await provision_sites(
+            services.homes.repo, services.clock, user.id, template, twin=services.twin
+        )
+        await _backfill(services, [site.site_id], as_json)
         return {"siteId": site.site_id, "owner": user.email, "template": template}
 
-    result = _run(database_url, work)
+    result = _run(database_url, work, twin_backfill_days=backfill_days)
     if result is None:
         fail(f"no homeowner with email {owner!r}")
     assert result is not None

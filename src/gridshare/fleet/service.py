@@ -34,12 +34,23 @@ from gridshare.homes.sites import Site
 from gridshare.homes.topology import SynthTarget, resolve_synth_id, split_sensor_id
 from gridshare.storage.db import Database
 from gridshare.storage.homes import HomesRepository, StoredSite, audit_event
-from gridshare.storage.models import Client, Grant
+from gridshare.storage.models import Client, DeviceControl, Grant
 
 
 class NotFound(DomainError):
     def __init__(self, what: str) -> None:
         super().__init__(404, "not_found", f"{what} not found")
+
+
+def _storable(identifier: str) -> bool:
+    """Whether `identifier` could be a stored id at all. Ids are ours (UUIDs and sensor
+    suffixes); a path can carry anything, and PostgreSQL errors on NUL or invalid UTF-8
+    rather than finding nothing."""
+    try:
+        identifier.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in identifier
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,8 @@ class HomesService:
         return await self.repo.device_ids(caller.user_id)
 
     async def site(self, caller: Caller, site_id: str) -> StoredSite:
+        if not _storable(site_id):
+            raise NotFound("site")
         stored = await self.repo.load_site(site_id, owner_id=caller.user_id)
         if stored is None:
             raise NotFound("site")
@@ -82,6 +95,8 @@ class HomesService:
 
     async def locate(self, caller: Caller, synth_id: str) -> Located:
         """Resolve a device or sensor id on one of the caller's sites."""
+        if not _storable(synth_id):
+            raise NotFound("device")
         site_id = await self.repo.site_of_device(synth_id, caller.user_id)
         if site_id is None and (parts := split_sensor_id(synth_id)) is not None:
             site_id = await self.repo.site_of_device(parts[0], caller.user_id)
@@ -168,13 +183,16 @@ class HomesService:
     async def set_mode(self, caller: Caller, synth_id: str, body: object) -> OperationMode:
         _, device = await self._control_target(caller, synth_id)
         mode = parse_mode_body(body)
-        control = await self.repo.control(device.synth_id)
-        check_mode_change(mode, has_schedule=control is not None and control.schedule is not None)
+
+        def schedule_present(row: DeviceControl) -> None:
+            check_mode_change(mode, has_schedule=row.schedule is not None)
+
         await self.repo.update_control(
             device.synth_id,
             self.clock.now(),
             DEFAULT_MODE.value,
             self._audit(caller, "mode.set", device.synth_id, {"mode": mode.value}),
+            check=schedule_present,
             mode=mode.value,
         )
         return mode
@@ -203,18 +221,21 @@ class HomesService:
     async def set_schedule(self, caller: Caller, synth_id: str, body: object) -> None:
         located, device = await self._control_target(caller, synth_id)
         plan = validate_schedule(body, device.kind, limits=power_limits(located.site, device))
-        control = await self.repo.control(device.synth_id)
-        if plan.is_delete and control is not None and control.mode == OperationMode.SCHEDULE:
-            raise DomainError(
-                422,
-                "schedule_in_use",
-                "the device is in schedule mode: switch mode before deleting its schedule",
-            )
+
+        def not_in_use(row: DeviceControl) -> None:
+            if plan.is_delete and row.mode == OperationMode.SCHEDULE:
+                raise DomainError(
+                    422,
+                    "schedule_in_use",
+                    "the device is in schedule mode: switch mode before deleting its schedule",
+                )
+
         action = "schedule.clear" if plan.is_delete else "schedule.set"
         await self.repo.update_control(
             device.synth_id,
             self.clock.now(),
             DEFAULT_MODE.value,
             self._audit(caller, action, device.synth_id, {"slots": len(plan.slots)}),
+            check=not_in_use,
             schedule=None if plan.is_delete else plan.to_json(),
         )

@@ -7,11 +7,14 @@ partner is scoped by owner at the query, so another homeowner's rows are never l
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gridshare.homes.devices import Device
 from gridshare.homes.sites import Site
@@ -194,24 +197,40 @@ class HomesRepository:
         now: datetime,
         default_mode: str,
         audit: AuditEvent,
+        check: Callable[[DeviceControl], None] | None = None,
         **changes: Any,
     ) -> DeviceControl:
-        """Create-or-update the control row (`changes`: mode/overlay/schedule) with its audit."""
+        """Create-or-update the control row (`changes`: mode/overlay/schedule) with its audit.
+
+        One transaction: the row is created if missing (concurrent first writes must not
+        collide on the primary key), then locked, then `check` sees its current state and may
+        raise to refuse the change. Rules that span fields (schedule mode needs a schedule) are
+        checked here rather than on an earlier read, so no interleaving of writes breaks them.
+        """
         async with self.db.write() as session:
-            session.add(audit)
-            row = await session.get(DeviceControl, device_id, with_for_update=True)
-            if row is None:
-                row = DeviceControl(
-                    device_id=device_id,
-                    mode=default_mode,
-                    overlay=None,
-                    schedule=None,
-                    updated_at=now,
-                )
-                session.add(row)
+            values = {
+                "device_id": device_id,
+                "mode": default_mode,
+                "overlay": None,
+                "schedule": None,
+                "updated_at": now,
+            }
+            insert = sqlite_insert if self.db.sqlite else pg_insert
+            await session.execute(
+                insert(DeviceControl)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["device_id"])
+            )
+            row = await session.get(
+                DeviceControl, device_id, with_for_update=True, populate_existing=True
+            )
+            assert row is not None  # inserted above, or already there
+            if check is not None:
+                check(row)
             for name, value in changes.items():
                 setattr(row, name, value)
             row.updated_at = now
+            session.add(audit)
             return row
 
     async def recent_actions(self, user_id: str, client_id: str, limit: int = 5) -> list[Action]:

@@ -28,9 +28,11 @@ class RateLimits:
     def __init__(self, redis_url: str | None = None) -> None:
         if redis_url:
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
+            # `limits` defaults to the coredis client; the project depends on redis-py.
+            storage = storage_from_string(uri, implementation="redispy")
         else:
-            uri = "async+memory://"
-        self._strategy = MovingWindowRateLimiter(storage_from_string(uri))
+            storage = storage_from_string("async+memory://")
+        self._strategy = MovingWindowRateLimiter(storage)
 
     async def hit(self, per_minute: int, *key: str) -> Decision:
         """Count one request against `per_minute` for `key`; say whether it may proceed."""

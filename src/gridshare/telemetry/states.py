@@ -20,6 +20,11 @@ STATE_WORDS: Final[tuple[str, ...]] = (
     "offline",
     "fault",
     "heating",
+    # EV charger and hot-water relay words of the twin (appended, codes 11-14)
+    "unplugged",
+    "plugged",
+    "off",
+    "on",
 )
 NO_STATE: Final = -1
 """Code for a sample (or bucket) without a state."""

@@ -14,6 +14,7 @@ from gridshare.storage.models.auth import (
     User,
 )
 from gridshare.storage.models.homes import AuditEvent, DeviceControl, DeviceRow, SiteRow
+from gridshare.storage.models.twin import TwinStateRow
 
 __all__ = [
     "AuditEvent",
@@ -30,5 +31,6 @@ __all__ = [
     "SigningKey",
     "SiteRow",
     "TokenFamily",
+    "TwinStateRow",
     "User",
 ]

@@ -1,0 +1,135 @@
+"""Telemetry (`GET /api/v2/devices/{synthId}/telemetry` and its v1 sibling).
+
+Large answers are encoded straight to JSON bytes by the telemetry layer (orjson on dicts),
+skipping Pydantic serialisation on this hot path; the response model is still declared for
+/openapi.json.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from gridshare.api.deps import DeviceReader
+from gridshare.api.schemas import error_responses
+from gridshare.auth.routes.deps import ServicesDep
+from gridshare.fleet.service import Caller
+from gridshare.homes.topology import primary_sensor
+from gridshare.services import Services
+from gridshare.telemetry import EMPTY_RESPONSE, TelemetryQueryError, parse_telemetry_query
+from gridshare.telemetry.store import telemetry_json
+
+router = APIRouter(tags=["telemetry"])
+
+
+class TelemetryEntry(BaseModel):
+    timestamp: str
+    power_W: float
+    soc_percent: float | None = None
+    state: str | None = None
+    energy_Wh_increment: float | None = None
+    energy_Wh_decrement: float | None = None
+
+
+class TelemetryResponse(BaseModel):
+    entries: list[TelemetryEntry]
+
+
+SynthId = Annotated[str, Path(max_length=200, description="A sensor id from the topology.")]
+Interval = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="ISO 8601 interval in UTC: `start/end` or `start/duration` "
+        "(v1 also `duration/end`). Required.",
+    ),
+]
+Resolution = Annotated[
+    str | None,
+    Query(max_length=32, description="PT1M, PT5M, PT15M (default), PT30M, PT1H or P1D."),
+]
+Include = Annotated[
+    str | None, Query(max_length=64, description="Comma list of `default` and `energy`.")
+]
+Aggregation = Annotated[
+    str | None, Query(max_length=16, description="`default` (mean) or `latest`.")
+]
+RESPONSES = error_responses(400, 401, 403, 404, 429)
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+async def _telemetry(
+    services: Services,
+    caller: Caller,
+    synth_id: str,
+    api_version: int,
+    interval: str | None,
+    resolution: str | None,
+    include: str | None,
+    aggregation: str | None,
+) -> Response:
+    located = await services.homes.locate(caller, synth_id)
+    if located.target.kind == "device":
+        if api_version == 2:
+            return _json(EMPTY_RESPONSE)
+        synth_id = primary_sensor(located.target.device)
+    try:
+        query = parse_telemetry_query(
+            interval,
+            resolution,
+            include,
+            aggregation,
+            zone=located.site.time_zone,
+            api_version=api_version,
+        )
+    except TelemetryQueryError as exc:
+        return Response(
+            status_code=400, content=orjson.dumps(exc.to_dict()), media_type="application/json"
+        )
+    async with services.db.read() as session:
+        return _json(await telemetry_json(session, synth_id, query))
+
+
+@router.get(
+    "/api/v2/devices/{synthId}/telemetry", response_model=TelemetryResponse, responses=RESPONSES
+)
+async def telemetry_v2(
+    synthId: SynthId,
+    caller: DeviceReader,
+    services: ServicesDep,
+    interval: Interval = None,
+    resolution: Resolution = None,
+    include: Include = None,
+    aggregation: Aggregation = None,
+) -> Response:
+    """A sensor's telemetry, one entry per bucket that has data, in time order; a bare device id
+    answers `{"entries": []}`. Scope: `lunar/device.read`."""
+    return await _telemetry(
+        services, caller, synthId, 2, interval, resolution, include, aggregation
+    )
+
+
+@router.get(
+    "/api/v1/devices/{synthId}/telemetry", response_model=TelemetryResponse, responses=RESPONSES
+)
+async def telemetry_v1(
+    synthId: SynthId,
+    caller: DeviceReader,
+    services: ServicesDep,
+    interval: Interval = None,
+    resolution: Resolution = None,
+    include: Include = None,
+    aggregation: Aggregation = None,
+) -> Response:
+    """v1: `synthId` may be a device (its primary sensor) or a sensor; the interval may also be
+    `duration/end`. Scope: `lunar/device.read`."""
+    return await _telemetry(
+        services, caller, synthId, 1, interval, resolution, include, aggregation
+    )

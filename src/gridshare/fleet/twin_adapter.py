@@ -1,0 +1,201 @@
+"""Translate between the homes domain and the twin: a stored site becomes a `TwinSite`, stored
+controls a `SiteControl`, and a `SimResult` the per-sensor sample batches the telemetry store
+writes under the topology's sensor ids.
+
+The twin simulates the site as a whole (one aggregate battery, one PV production); sensors that
+show parts of it are derived here: battery blocks via the twin's own `split_blocks`, PV
+optimisers as equal shares of their array's share of the production (arrays weighted by peak
+power; documented in docs/twin.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from gridshare.homes.devices import (
+    BatteryPackProperties,
+    DeviceKind,
+    EVChargerProperties,
+    InverterProperties,
+    InverterTopology,
+    LoadControlRelayProperties,
+    PVProperties,
+)
+from gridshare.homes.sites import Site
+from gridshare.homes.topology import SensorInfo, sensors_of
+from gridshare.storage.models import DeviceControl as DeviceControlRow
+from gridshare.telemetry import SampleBatch
+from gridshare.telemetry.states import state_code
+from gridshare.twin import (
+    BatteryBlock,
+    DeviceControl,
+    EvCharger,
+    HotWater,
+    Mode,
+    OverlayPlan,
+    PvArray,
+    SimResult,
+    SiteControl,
+    TwinSite,
+    WeeklySchedule,
+    split_blocks,
+    tariff_by_id,
+)
+from gridshare.twin.tariffs import FlatTariff
+
+#: Homes sensor role -> twin result role, for sensors the twin reports directly.
+DIRECT_ROLES = {
+    "grid": "grid",
+    "consumption": "consumption",
+    "pv": "pv",
+    "battery": "battery",
+    "inverter": "inverter",
+    "ev": "ev",
+    "hot_water": "hot_water",
+}
+NO_EXPORT = FlatTariff(id="none", name="No export payment", export_rate=0.0)
+
+
+def to_twin_site(site: Site, seed: int) -> TwinSite:
+    arrays: list[PvArray] = []
+    blocks: list[BatteryBlock] = []
+    ev: EvCharger | None = None
+    hot_water: HotWater | None = None
+    battery_inverter_w: float | None = None
+    pv_inverter_w: float | None = None
+    for device in site.devices:
+        props = device.properties
+        if isinstance(props, PVProperties):
+            arrays += [PvArray(a.peak_power_W, a.azimuth_deg, a.tilt_deg) for a in props.arrays]
+        elif isinstance(props, BatteryPackProperties):
+            blocks += [
+                BatteryBlock(
+                    capacity_wh=b.capacity_Wh,
+                    max_charge_w=b.max_charge_power_W,
+                    max_discharge_w=b.max_discharge_power_W,
+                    round_trip_efficiency=b.round_trip_efficiency,
+                    soc_min_pct=b.soc_min_percent,
+                    soc_max_pct=b.soc_max_percent,
+                )
+                for b in props.blocks
+            ]
+        elif isinstance(props, EVChargerProperties):
+            ev = EvCharger(
+                max_power_w=props.max_power_W, vehicle_battery_wh=props.vehicle_battery_Wh
+            )
+        elif isinstance(props, LoadControlRelayProperties):
+            hot_water = HotWater(
+                element_power_w=props.element_power_W, tank_litres=props.tank_litres
+            )
+        elif isinstance(props, InverterProperties):
+            if props.topology is InverterTopology.PV:
+                pv_inverter_w = float(props.rated_power_W)
+            else:
+                battery_inverter_w = float(props.rated_power_W)
+    if battery_inverter_w is None:  # PV only: the PV inverter is the site's inverter
+        battery_inverter_w, pv_inverter_w = pv_inverter_w or 5000.0, None
+    return TwinSite(
+        site_id=site.site_id,
+        latitude=site.latitude,
+        longitude=site.longitude,
+        timezone=site.time_zone,
+        seed=seed,
+        pv_arrays=arrays,
+        battery_blocks=blocks,
+        ev_charger=ev,
+        hot_water=hot_water,
+        inverter_rated_w=battery_inverter_w,
+        import_tariff=tariff_by_id(site.import_tariff_id),
+        export_tariff=tariff_by_id(site.export_tariff_id) if site.export_tariff_id else NO_EXPORT,
+        pv_inverter_rated_w=pv_inverter_w,
+    )
+
+
+def _device_control(row: DeviceControlRow | None) -> DeviceControl:
+    if row is None:
+        return DeviceControl()
+    schedule = WeeklySchedule.from_json(row.schedule) if row.schedule else None
+    overlay = OverlayPlan.from_json(row.overlay) if row.overlay else None
+    mode = Mode.parse(row.mode)
+    if mode is Mode.SCHEDULE and schedule is None:  # cannot be stored, but never crash the twin
+        mode = Mode.SIMPLE
+    return DeviceControl(mode=mode, schedule=schedule, overlay=overlay)
+
+
+def to_site_control(site: Site, controls: Mapping[str, DeviceControlRow]) -> SiteControl:
+    """The stored mode and plans of the site's control devices, keyed by what they steer."""
+    by_kind: dict[DeviceKind, DeviceControl] = {}
+    for device in site.devices:
+        if device.kind in (DeviceKind.BATTERY_PACK, DeviceKind.EV, DeviceKind.LOAD_CONTROL_RELAY):
+            by_kind.setdefault(device.kind, _device_control(controls.get(device.synth_id)))
+    return SiteControl(
+        battery=by_kind.get(DeviceKind.BATTERY_PACK, DeviceControl()),
+        ev=by_kind.get(DeviceKind.EV, DeviceControl()),
+        hot_water=by_kind.get(DeviceKind.LOAD_CONTROL_RELAY, DeviceControl()),
+    )
+
+
+def _codes(words: tuple[str, ...], codes: Any) -> Any:
+    table = np.array([state_code(w) for w in words], dtype=np.int64)
+    return table[np.asarray(codes, dtype=np.int64)]
+
+
+def _optimiser_shares(site: Site, info: SensorInfo) -> float:
+    device = site.device(info.device_id)
+    assert device is not None and isinstance(device.properties, PVProperties)
+    arrays = device.properties.arrays
+    total = sum(a.peak_power_W for a in arrays)
+    index = info.index or 0
+    for array in arrays:
+        if index < array.optimisers:
+            return array.peak_power_W / total / array.optimisers
+        index -= array.optimisers
+    return 0.0
+
+
+def to_batches(site: Site, twin: TwinSite, result: SimResult) -> dict[str, SampleBatch]:
+    """One batch per topology sensor the result can feed."""
+    ts = result.minutes * 60
+    batches: dict[str, SampleBatch] = {}
+    capacity = sum(b.capacity_wh for b in twin.battery_blocks)
+    for sensor_id, info in sensors_of(site).items():
+        role = DIRECT_ROLES.get(info.role)
+        if role is not None:
+            if info.role == "inverter" and "pv_inverter" in result.sensors:
+                device = site.device(info.device_id)
+                if (
+                    device is not None
+                    and isinstance(device.properties, InverterProperties)
+                    and device.properties.topology is InverterTopology.PV
+                ):
+                    role = "pv_inverter"
+            series = result.sensors.get(role)
+            if series is None:
+                continue
+            batches[sensor_id] = SampleBatch.from_measurements(
+                ts,
+                series.power_w,
+                soc_percent=series.soc_percent,
+                state=None if series.state is None else _codes(series.state_words, series.state),
+                energy_Wh_increment=series.energy_wh_increment,
+                energy_Wh_decrement=series.energy_wh_decrement,
+            )
+        elif info.role == "block" and "battery" in result.sensors and capacity > 0:
+            battery = result.sensors["battery"]
+            assert battery.soc_percent is not None
+            parts = split_blocks(
+                twin.battery_blocks, battery.soc_percent * capacity / 100.0, battery.power_w
+            )
+            soc, power = parts[info.index or 0]
+            batches[sensor_id] = SampleBatch.from_measurements(
+                ts, power, soc_percent=np.clip(soc, 0.0, 100.0)
+            )
+        elif info.role == "optimiser" and "pv" in result.sensors:
+            share = _optimiser_shares(site, info)
+            batches[sensor_id] = SampleBatch.from_measurements(
+                ts, result.sensors["pv"].power_w * share
+            )
+    return batches
