@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pvlib
+from pvlib import solarposition
 from scipy.signal import lfilter
 from scipy.special import ndtr, ndtri
 
@@ -79,7 +80,8 @@ class SolarGeometry:
 
 
 def solar_geometry(minutes: IntArray, latitude: float, longitude: float) -> SolarGeometry:
-    """Spencer (1971) declination and equation of time, evaluated element by element.
+    """Sun position with pvlib's analytical model (Spencer 1971 declination and equation of
+    time), evaluated at the middle of each minute.
 
     Accurate to a few tenths of a degree, which is plenty for a twin, and, unlike pvlib's
     iterative solvers whose iteration count depends on the whole input, every minute's value
@@ -88,27 +90,19 @@ def solar_geometry(minutes: IntArray, latitude: float, longitude: float) -> Sola
     stamp = (minutes * 60 + 30).astype("datetime64[s]")
     year_start = stamp.astype("datetime64[Y]").astype("datetime64[s]")
     elapsed_days = (stamp - year_start).astype(np.float64) / 86400.0
-    gamma = 2.0 * np.pi * elapsed_days / 365.0
-    decl = (
-        0.006918 - 0.399912 * np.cos(gamma) + 0.070257 * np.sin(gamma)
-        - 0.006758 * np.cos(2 * gamma) + 0.000907 * np.sin(2 * gamma)
-        - 0.002697 * np.cos(3 * gamma) + 0.00148 * np.sin(3 * gamma)
-    )  # fmt: skip
-    eot_min = 229.18 * (
-        0.000075 + 0.001868 * np.cos(gamma) - 0.032077 * np.sin(gamma)
-        - 0.014615 * np.cos(2 * gamma) - 0.040849 * np.sin(2 * gamma)
-    )  # fmt: skip
+    day_of_year = elapsed_days + 1.0  # pvlib's day angle is 2*pi*(day_of_year - 1)/365
+    decl = solarposition.declination_spencer71(day_of_year)
+    eot_min = solarposition.equation_of_time_spencer71(day_of_year)
     utc_minute_of_day = (elapsed_days % 1.0) * 1440.0
+    # Hour angle from UTC clock time, the equation of time and longitude (pvlib.hour_angle's
+    # formula, without its DatetimeIndex round trip).
     hour_angle = np.radians((utc_minute_of_day + eot_min + 4.0 * longitude) / 4.0 - 180.0)
     lat = np.radians(latitude)
-    cos_z = np.sin(lat) * np.sin(decl) + np.cos(lat) * np.cos(decl) * np.cos(hour_angle)
-    zenith = np.arccos(np.clip(cos_z, -1.0, 1.0))
-    azimuth = np.arctan2(
-        np.sin(hour_angle), np.cos(hour_angle) * np.sin(lat) - np.tan(decl) * np.cos(lat)
-    )
+    zenith = solarposition.solar_zenith_analytical(lat, hour_angle, decl)
+    azimuth = solarposition.solar_azimuth_analytical(lat, hour_angle, decl, zenith)
     return SolarGeometry(
         zenith=np.degrees(zenith),
-        azimuth=(np.degrees(azimuth) + 180.0) % 360.0,
+        azimuth=np.degrees(azimuth) % 360.0,
         day_of_year=np.floor(elapsed_days) + 1.0,
     )
 
