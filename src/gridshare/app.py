@@ -46,12 +46,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         await migrate.upgrade(db)
         services = await build_services(settings, db, clock)
         app.state.services = services
-        await ensure_docs_client(services)
         if settings.demo:
-            await seed_if_empty(services)
+            await seed_if_empty(services)  # before the docs client, which would make it non-empty
             creds = await demo_credentials(services)
             if creds is not None:
                 print(walkthrough(services.issuer, creds), flush=True)
+        await ensure_docs_client(services)
         try:
             async with running(services.twin, enabled=settings.twin_live):
                 yield

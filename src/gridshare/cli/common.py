@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gridshare.config import Settings
+if TYPE_CHECKING:
+    from gridshare.config import Settings
 
 DatabaseOption = Annotated[
     str | None,
@@ -22,6 +23,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 
 def settings_for(database_url: str | None, **overrides: Any) -> Settings:
+    # Imported here: the partner commands share this module's app but not the server's
+    # dependencies (pydantic-settings).
+    from gridshare.config import Settings
+
     values = dict(overrides)
     if database_url:
         values["database_url"] = database_url

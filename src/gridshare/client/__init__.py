@@ -1,1 +1,150 @@
+"""The Gridshare partner SDK: OAuth login and the customer API, sync and async.
 
+Needs only httpx, pydantic and platformdirs (pandas optionally, for `to_dataframe()`), and never
+imports the server, so it works against our sandbox and the real service alike:
+
+```python
+from gridshare.client import GridshareClient
+
+with GridshareClient("local") as gs:           # after `gridshare login --profile local`
+    site = gs.get_site(gs.list_sites()[0].site_id)
+    print(site.time_zone, site.import_tariff_id)
+```
+
+Pointing the same code at the real service means choosing the `gridshare` profile (or a
+`Profile` with the two production base URLs).
+"""
+
+from gridshare.client.aio import AsyncGridshareClient, AsyncOAuthSession
+from gridshare.client.errors import (
+    AccessDenied,
+    ApiError,
+    BadRequest,
+    ConfigError,
+    ConnectionFailed,
+    Forbidden,
+    GridshareError,
+    InsufficientScope,
+    InvalidClient,
+    InvalidGrant,
+    IssuerMismatch,
+    LoginRequired,
+    MissingDependency,
+    NotFound,
+    OAuthError,
+    PayloadTooLarge,
+    RateLimited,
+    ServerError,
+    StateMismatch,
+    Unauthorized,
+    UnexpectedResponse,
+    ValidationFailed,
+)
+from gridshare.client.loopback import LoopbackReceiver
+from gridshare.client.models import (
+    Address,
+    Device,
+    DeviceSummary,
+    OperationMode,
+    OverlayCommand,
+    OverlayPlan,
+    ScheduleIntent,
+    SchedulePlan,
+    ScheduleSlot,
+    Site,
+    SiteSummary,
+    TelemetryEntry,
+    TelemetrySeries,
+    Topology,
+    TopologyNode,
+    UserInfo,
+)
+from gridshare.client.oauth import (
+    AuthorizationRequest,
+    Discovery,
+    build_authorization_request,
+    code_challenge,
+    generate_code_verifier,
+    parse_callback,
+)
+from gridshare.client.profiles import (
+    API_SCOPES,
+    BUILTIN_PROFILES,
+    PRODUCTION_API_URL,
+    PRODUCTION_AUTH_URL,
+    Profile,
+    ProfileConfig,
+    load_profile,
+)
+from gridshare.client.sync import GridshareClient, OAuthSession
+from gridshare.client.telemetry import MAX_POINTS, RESOLUTIONS, parse_interval
+from gridshare.client.tokens import FileTokenStore, MemoryTokenStore, TokenSet, TokenStore
+from gridshare.client.transport import NO_RETRY, RetryPolicy
+
+__all__ = [
+    "API_SCOPES",
+    "BUILTIN_PROFILES",
+    "MAX_POINTS",
+    "NO_RETRY",
+    "PRODUCTION_API_URL",
+    "PRODUCTION_AUTH_URL",
+    "RESOLUTIONS",
+    "AccessDenied",
+    "Address",
+    "ApiError",
+    "AsyncGridshareClient",
+    "AsyncOAuthSession",
+    "AuthorizationRequest",
+    "BadRequest",
+    "ConfigError",
+    "ConnectionFailed",
+    "Device",
+    "DeviceSummary",
+    "Discovery",
+    "FileTokenStore",
+    "Forbidden",
+    "GridshareClient",
+    "GridshareError",
+    "InsufficientScope",
+    "InvalidClient",
+    "InvalidGrant",
+    "IssuerMismatch",
+    "LoginRequired",
+    "LoopbackReceiver",
+    "MemoryTokenStore",
+    "MissingDependency",
+    "NotFound",
+    "OAuthError",
+    "OAuthSession",
+    "OperationMode",
+    "OverlayCommand",
+    "OverlayPlan",
+    "PayloadTooLarge",
+    "Profile",
+    "ProfileConfig",
+    "RateLimited",
+    "RetryPolicy",
+    "ScheduleIntent",
+    "SchedulePlan",
+    "ScheduleSlot",
+    "ServerError",
+    "Site",
+    "SiteSummary",
+    "StateMismatch",
+    "TelemetryEntry",
+    "TelemetrySeries",
+    "TokenSet",
+    "TokenStore",
+    "Topology",
+    "TopologyNode",
+    "Unauthorized",
+    "UnexpectedResponse",
+    "UserInfo",
+    "ValidationFailed",
+    "build_authorization_request",
+    "code_challenge",
+    "generate_code_verifier",
+    "load_profile",
+    "parse_callback",
+    "parse_interval",
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import gridshare.storage.models  # noqa: F401  (registers the tables)
+import gridshare.storage.models
 import gridshare.telemetry.schema  # noqa: F401  (telemetry tables live with their queries)
 from gridshare.storage.base import Base
 

@@ -1,0 +1,613 @@
+"""The asynchronous client: `AsyncGridshareClient` (the API) and `AsyncOAuthSession` (its
+tokens), with the same surface as the sync ones (every method is a coroutine).
+
+Token refresh is single-flight: when many tasks find the access token stale at once, one of them
+refreshes under an `asyncio.Lock` and the others wait for and reuse its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import webbrowser
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from gridshare.client import endpoints as ep
+from gridshare.client.errors import (
+    ConnectionFailed,
+    InvalidGrant,
+    LoginRequired,
+    OAuthError,
+    RateLimited,
+    UnexpectedResponse,
+)
+from gridshare.client.loopback import LoopbackReceiver, loopback_binding
+from gridshare.client.models import (
+    Device,
+    DeviceSummary,
+    OperationMode,
+    OverlayCommand,
+    OverlayPlan,
+    SchedulePlan,
+    ScheduleSlot,
+    Site,
+    SiteSummary,
+    TelemetrySeries,
+    Topology,
+    UserInfo,
+)
+from gridshare.client.oauth import (
+    DISCOVERY_PATH,
+    REVOKE_PATH,
+    TOKEN_PATH,
+    USERINFO_PATH,
+    AuthorizationRequest,
+    Discovery,
+    build_authorization_request,
+    client_auth,
+    code_exchange_form,
+    error_from_token_response,
+    parse_callback,
+    parse_token_response,
+    refresh_form,
+    revoke_form,
+)
+from gridshare.client.profiles import Profile, ProfileConfig
+from gridshare.client.session_state import TokenState, forget_error, telemetry_plan
+from gridshare.client.telemetry import MAX_POINTS, Chunk, merge_entries
+from gridshare.client.tokens import Clock, FileTokenStore, TokenSet, TokenStore
+from gridshare.client.transport import (
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    Call,
+    RetryPolicy,
+    error_from_response,
+    parse_retry_after,
+)
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]
+"""`progress(done, total)`: called after each telemetry call of a multi-call download."""
+
+
+class AsyncOAuthSession:
+    """Logs in, keeps the tokens fresh (single-flight refresh), revokes them."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        http: httpx.AsyncClient,
+        *,
+        token_store: TokenStore,
+        token_key: str,
+        clock: Clock = time.time,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        refresh_skew: float = 60.0,
+    ) -> None:
+        self.profile = profile
+        self.http = http
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.state = TokenState(profile, token_store, token_key, clock, refresh_skew)
+        self._lock = asyncio.Lock()
+        self._discovery: Discovery | None = None
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def tokens(self) -> TokenSet | None:
+        """The current tokens (loaded from the store on first use)."""
+        return self.state.current()
+
+    async def set_tokens(self, tokens: TokenSet) -> None:
+        async with self._lock:
+            self.state.save(tokens)
+
+    async def forget(self) -> None:
+        """Drop the tokens here and in the store (no server call; see `logout`)."""
+        async with self._lock:
+            self.state.forget()
+
+    # -- discovery and login -----------------------------------------------------------------
+
+    async def discover(self) -> Discovery:
+        """The server's discovery metadata (cached); empty when it publishes none (Cognito's
+        hosted-UI domain does not)."""
+        if self._discovery is None:
+            try:
+                response = await self.http.get(
+                    self.profile.auth_base_url + DISCOVERY_PATH,
+                    headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                )
+                doc = response.json() if response.status_code == 200 else {}
+            except (httpx.HTTPError, ValueError):
+                doc = {}
+            self._discovery = Discovery.from_document(doc if isinstance(doc, dict) else {})
+        return self._discovery
+
+    async def start_login(
+        self,
+        redirect_uri: str | None = None,
+        scopes: Sequence[str] | None = None,
+        *,
+        extra: Mapping[str, str] | None = None,
+    ) -> AuthorizationRequest:
+        """Step 1: the authorization URL (with fresh `state` and PKCE) to send the homeowner to."""
+        uri = redirect_uri or self.profile.redirect_uri
+        if not uri:
+            raise ValueError("no redirect_uri: pass one or set it in the profile")
+        return build_authorization_request(
+            self.profile,
+            redirect_uri=uri,
+            scopes=scopes,
+            discovery=await self.discover(),
+            extra=extra,
+        )
+
+    async def finish_login(self, request: AuthorizationRequest, callback_url: str) -> TokenSet:
+        """Steps 2-3: validate the callback URL, exchange the code, store the tokens."""
+        code = parse_callback(request, callback_url)
+        return await self.exchange_code(request, code)
+
+    async def exchange_code(self, request: AuthorizationRequest, code: str) -> TokenSet:
+        client_id = self.profile.require_client_id()
+        body = await self._token_request(code_exchange_form(request, code, client_id))
+        tokens = parse_token_response(
+            body,
+            now=self.state.clock(),
+            profile=self.profile,
+            requested_scopes=request.scopes,
+        )
+        await self.set_tokens(tokens)
+        return tokens
+
+    async def login(
+        self,
+        *,
+        scopes: Sequence[str] | None = None,
+        port: int | None = None,
+        open_browser: bool | Callable[[str], object] = True,
+        on_url: Callable[[str], object] | None = None,
+        timeout: float = 300.0,  # noqa: ASYNC109 - waits in a thread
+    ) -> TokenSet:
+        """The whole flow on this machine: listen on a loopback port, open the browser, wait for
+        the callback, exchange the code. `port` None: the profile's loopback redirect URI, else a
+        free port (`0`)."""
+        host, fixed, path = loopback_binding(self.profile.redirect_uri, port)
+        with LoopbackReceiver(fixed, host=host, path=path) as receiver:
+            request = await self.start_login(receiver.redirect_uri, scopes)
+            receiver.expected_state = request.state
+            if on_url is not None:
+                on_url(request.url)
+            if callable(open_browser):
+                open_browser(request.url)
+            elif open_browser:
+                webbrowser.open(request.url)
+            callback = await asyncio.to_thread(receiver.wait, timeout)
+        return await self.finish_login(request, callback)
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    async def access_token(self) -> str:
+        """A valid access token, refreshed first when it has less than `refresh_skew` left."""
+        fresh = self.state.fresh_access_token()
+        if fresh is not None:
+            return fresh
+        async with self._lock:
+            tokens = self.state.reload()
+            decision = self.state.decide(tokens)
+            if isinstance(decision, str):
+                return decision
+            return (await self._refresh_locked(decision)).access_token
+
+    async def refresh(self) -> TokenSet:
+        """Refresh now, whatever the expiry says."""
+        async with self._lock:
+            tokens = self.state.reload()
+            if tokens is None or not tokens.refresh_token:
+                raise LoginRequired("no refresh token", profile=self.profile.name)
+            return await self._refresh_locked(tokens)
+
+    async def refresh_after_rejection(self, rejected_access_token: str) -> None:
+        """The API said 401 to `rejected_access_token`: refresh once (unless another caller
+        already replaced it)."""
+        async with self._lock:
+            tokens = self.state.reload()
+            if tokens is None:
+                raise LoginRequired(profile=self.profile.name)
+            if tokens.access_token != rejected_access_token:
+                return
+            if not tokens.refresh_token:
+                raise LoginRequired("the access token was refused", profile=self.profile.name)
+            await self._refresh_locked(tokens)
+
+    async def _refresh_locked(self, tokens: TokenSet) -> TokenSet:
+        assert tokens.refresh_token is not None
+        client_id = self.profile.require_client_id()
+        try:
+            body = await self._token_request(refresh_form(tokens.refresh_token, client_id))
+        except InvalidGrant as exc:
+            self.state.forget()
+            raise forget_error(self.profile.name) from exc
+        new = parse_token_response(
+            body, now=self.state.clock(), profile=self.profile, previous=tokens
+        )
+        self.state.save(new)
+        return new
+
+    async def _token_request(self, form: dict[str, str], path: str = TOKEN_PATH) -> Any:
+        headers, auth_form = client_auth(self.profile)
+        headers["User-Agent"] = USER_AGENT
+        response = await self._post_form(
+            self.profile.auth_base_url + path, {**form, **auth_form}, headers
+        )
+        if response.status_code == 200 and path == TOKEN_PATH:
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise UnexpectedResponse("the token endpoint did not answer JSON") from exc
+        if response.is_success:
+            return None
+        if response.status_code == 429:
+            raise RateLimited(
+                "the authorization server is rate limiting this client",
+                status_code=429,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        raise error_from_token_response(response.status_code, body)
+
+    async def _post_form(
+        self, url: str, form: dict[str, str], headers: dict[str, str]
+    ) -> httpx.Response:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self.http.post(url, data=form, headers=headers)
+            except httpx.TransportError as exc:
+                delay = self.retry.delay_for_error("POST", exc, attempt)
+                if delay is None:
+                    raise ConnectionFailed(f"cannot reach {url}: {exc}") from exc
+                await self._sleep(delay)
+                continue
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            delay = self.retry.delay_for_status("POST", response.status_code, retry_after, attempt)
+            if delay is None:
+                return response
+            await self._sleep(delay)
+
+    # -- revoke and userinfo --------------------------------------------------------------------
+
+    async def revoke(self) -> bool:
+        """Revoke the refresh token at the server (which kills its access tokens too) and forget
+        the tokens. False when there was nothing to revoke."""
+        async with self._lock:
+            tokens = self.state.reload()
+            if tokens is None or not tokens.refresh_token:
+                self.state.forget()
+                return False
+            try:
+                await self._token_request(
+                    revoke_form(tokens.refresh_token, self.profile.require_client_id()),
+                    REVOKE_PATH,
+                )
+            finally:
+                self.state.forget()
+            return True
+
+    logout = revoke
+
+    async def userinfo(self) -> UserInfo:
+        """`/oauth2/userInfo` (the login must include the `openid` scope)."""
+        token = await self.access_token()
+        response = await self.http.get(
+            self.profile.auth_base_url + USERINFO_PATH,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+        )
+        if not response.is_success:
+            raise error_from_response(response)
+        return UserInfo.model_validate(response.json())
+
+
+class AsyncGridshareClient:
+    """The customer API, synchronously.
+
+    ```python
+    with GridshareClient("local") as gs:          # a profile name, or a Profile
+        for site in gs.list_sites():
+            print(gs.get_site(site.site_id).time_zone)
+    ```
+
+    Tokens come from the profile's `TokenStore` (default: a file per profile in the user config
+    dir, written by `gridshare login`); they are refreshed before they expire.
+    """
+
+    def __init__(
+        self,
+        profile: Profile | str | None = None,
+        *,
+        token_store: TokenStore | None = None,
+        token_key: str | None = None,
+        tokens: TokenSet | None = None,
+        http: httpx.AsyncClient | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        refresh_skew: float = 60.0,
+        config_path: str | None = None,
+    ) -> None:
+        if not isinstance(profile, Profile):
+            profile = ProfileConfig(config_path).get(profile)
+        self.profile = profile
+        self._owns_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=timeout or DEFAULT_TIMEOUT)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.auth = AsyncOAuthSession(
+            profile,
+            self.http,
+            token_store=token_store if token_store is not None else FileTokenStore(),
+            token_key=token_key or profile.name,
+            clock=clock,
+            retry=self.retry,
+            sleep=sleep,
+            refresh_skew=refresh_skew,
+        )
+        if tokens is not None:
+            self.auth.state.save(tokens)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> AsyncGridshareClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def call(self, call: Call[T]) -> T:
+        """Execute one API call: bearer token, retries, one refresh on 401, typed errors."""
+        req = call.request
+        url = self.profile.api_base_url + req.path
+        content = json.dumps(req.json) if req.json is not None else None
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            token = await self.auth.access_token()
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+            if content is not None:
+                headers["Content-Type"] = req.content_type
+            try:
+                response = await self.http.request(
+                    req.method, url, params=req.params, content=content, headers=headers
+                )
+            except httpx.TransportError as exc:
+                delay = self.retry.delay_for_error(req.method, exc, attempt)
+                if delay is None:
+                    raise ConnectionFailed(f"{req.method} {url}: {exc!r}") from exc
+                await self._sleep(delay)
+                continue
+            if response.status_code == 401 and not refreshed:
+                refreshed = True
+                attempt -= 1
+                try:
+                    await self.auth.refresh_after_rejection(token)
+                except LoginRequired as exc:
+                    if exc.__cause__ is None:
+                        exc.__cause__ = error_from_response(response)
+                    raise
+                except OAuthError as exc:
+                    # e.g. invalid_client: the partner's client was disabled.
+                    raise error_from_response(response) from exc
+                continue
+            if response.is_success:
+                try:
+                    return call.parse(response)
+                except ValueError as exc:
+                    raise UnexpectedResponse(
+                        f"{req.method} {url}: unexpected response body: {exc}"
+                    ) from exc
+            error = error_from_response(response)
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            delay = self.retry.delay_for_status(
+                req.method, response.status_code, retry_after, attempt
+            )
+            if delay is None:
+                raise error
+            await self._sleep(delay)
+
+    # -- sites --------------------------------------------------------------------------------
+
+    async def list_sites(self, *, version: int = 2) -> list[SiteSummary]:
+        """`GET /api/v2/sites` (ids only). Scope `lunar/device.read`."""
+        return await self.call(ep.list_sites(version))
+
+    async def get_site(self, site_id: str) -> Site:
+        """`GET /api/v2/sites/{siteId}`: address, reference, time zone, tariff ids."""
+        return await self.call(ep.get_site(site_id))
+
+    async def get_topology(self, site_id: str, compact: bool = True) -> Topology:
+        """`GET /api/v2/sites/{siteId}/topology`; `compact=False` shows every battery block."""
+        return await self.call(ep.get_topology(site_id, compact))
+
+    # -- devices ------------------------------------------------------------------------------
+
+    async def list_devices(self, *, version: int = 2) -> list[DeviceSummary]:
+        """`GET /api/v2/devices`. Scope `lunar/device.read`."""
+        return await self.call(ep.list_devices(version))
+
+    async def get_device(self, synth_id: str) -> Device:
+        return await self.call(ep.get_device(synth_id))
+
+    async def rename_device(self, synth_id: str, name: str) -> Device:
+        """`PATCH /api/v2/devices/{synthId}` with `{"name": name}`. Scope `lunar/device.write`.
+        Not retried (PATCH) except on 429."""
+        return await self.call(ep.rename_device(synth_id, name))
+
+    async def get_operation_mode(self, synth_id: str) -> OperationMode:
+        return await self.call(ep.get_operation_mode(synth_id))
+
+    async def set_operation_mode(self, synth_id: str, mode: str) -> OperationMode:
+        """`simple`, `schedule` (needs a schedule plan, else 422) or `smart`, any case."""
+        return await self.call(ep.set_operation_mode(synth_id, mode))
+
+    # -- plans --------------------------------------------------------------------------------
+
+    async def get_overlay_plan(self, synth_id: str) -> OverlayPlan:
+        """The stored overlay plan; `commands == []` when there is none. Scope `lunar/plan.read`."""
+        return await self.call(ep.get_overlay_plan(synth_id))
+
+    async def set_overlay_plan(
+        self,
+        synth_id: str,
+        plan: OverlayPlan | Mapping[str, Any] | None = None,
+        *,
+        start_time: datetime | str | None = None,
+        commands: Sequence[OverlayCommand | Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Store an overlay plan (a model, a dict, or `start_time=` + `commands=`)."""
+        body = ep.overlay_body(plan, start_time=start_time, commands=commands)
+        await self.call(ep.set_overlay_plan(synth_id, body))
+
+    async def clear_overlay_plan(self, synth_id: str) -> None:
+        await self.call(ep.clear_overlay_plan(synth_id))
+
+    async def get_schedule_plan(self, synth_id: str) -> SchedulePlan:
+        return await self.call(ep.get_schedule_plan(synth_id))
+
+    async def set_schedule_plan(
+        self,
+        synth_id: str,
+        plan: SchedulePlan | Mapping[str, Any] | Sequence[ScheduleSlot | Mapping[str, Any]],
+    ) -> None:
+        """Store the weekly schedule (slots summing to 10,080 minutes from Monday 00:00)."""
+        await self.call(ep.set_schedule_plan(synth_id, ep.schedule_body(plan)))
+
+    async def clear_schedule_plan(self, synth_id: str) -> None:
+        await self.call(ep.clear_schedule_plan(synth_id))
+
+    # -- telemetry ----------------------------------------------------------------------------
+
+    async def get_telemetry(
+        self,
+        synth_id: str,
+        start: datetime | str | None,
+        end: datetime | str | None = None,
+        *,
+        duration: timedelta | str | None = None,
+        resolution: str | timedelta = "PT15M",
+        include_energy: bool = False,
+        aggregation: str = "default",
+        version: int = 2,
+    ) -> TelemetrySeries:
+        """One telemetry call over [start, end) (or start + duration); at most 10,000 buckets
+        (see `download_telemetry` for longer ranges)."""
+        return await self.call(
+            ep.get_telemetry(
+                synth_id,
+                start,
+                end,
+                duration=duration,
+                resolution=resolution,
+                include_energy=include_energy,
+                aggregation=aggregation,
+                version=version,
+            )
+        )
+
+    async def get_telemetry_v1(
+        self,
+        synth_id: str,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        *,
+        duration: timedelta | str | None = None,
+        resolution: str | timedelta = "PT15M",
+        include_energy: bool = False,
+        aggregation: str = "default",
+    ) -> TelemetrySeries:
+        """The v1 variant: `synth_id` may be a device (its primary sensor); the interval may be
+        `duration` before `end`."""
+        return await self.get_telemetry(
+            synth_id,
+            start,
+            end,
+            duration=duration,
+            resolution=resolution,
+            include_energy=include_energy,
+            aggregation=aggregation,
+            version=1,
+        )
+
+    async def download_telemetry(
+        self,
+        synth_id: str,
+        start: datetime | str | None,
+        end: datetime | str | None = None,
+        *,
+        duration: timedelta | str | None = None,
+        resolution: str | timedelta = "PT15M",
+        include_energy: bool = False,
+        aggregation: str = "default",
+        version: int = 2,
+        max_points: int = MAX_POINTS,
+        progress: Progress | None = None,
+        concurrency: int = 4,
+    ) -> TelemetrySeries:
+        """Any range: split into calls of at most `max_points` buckets (up to `concurrency` in
+        flight), merged in time order."""
+        plan = telemetry_plan(start, end, duration, resolution, max_points)
+        limit = asyncio.Semaphore(max(1, concurrency))
+        done = 0
+
+        async def fetch(chunk: Chunk) -> TelemetrySeries:
+            nonlocal done
+            async with limit:
+                part = await self.get_telemetry(
+                    synth_id,
+                    chunk.start,
+                    chunk.end,
+                    resolution=plan.resolution,
+                    include_energy=include_energy,
+                    aggregation=aggregation,
+                    version=version,
+                )
+            done += 1
+            if progress is not None:
+                progress(done, len(plan.chunks))
+            return part
+
+        parts = await asyncio.gather(*(fetch(c) for c in plan.chunks))
+        return TelemetrySeries(
+            synth_id=synth_id,
+            resolution=plan.resolution,
+            start=plan.start,
+            end=plan.end,
+            entries=merge_entries(p.entries for p in parts),
+            calls=len(plan.chunks),
+        )
