@@ -53,5 +53,9 @@ async def test_code_flow_issues_cognito_shaped_tokens(gs: TestServices) -> None:
         "/oauth2/userInfo", headers={"Authorization": f"Bearer {again['access_token']}"}
     )
     assert info.status_code == 200
-    assert info.json() == {"sub": owner.sub, "username": owner.sub, "email": owner.email,
-                           "email_verified": True}
+    assert info.json() == {
+        "sub": owner.sub,
+        "username": owner.sub,
+        "email": owner.email,
+        "email_verified": True,
+    }

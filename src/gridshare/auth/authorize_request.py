@@ -14,7 +14,7 @@ from starlette.datastructures import URL
 
 from gridshare.auth import pkce, redirects
 from gridshare.auth.clients import ClientService
-from gridshare.auth.params import Params, ParamError
+from gridshare.auth.params import ParamError, Params
 from gridshare.auth.scopes import parse_scope
 from gridshare.storage.models import Client
 
@@ -98,7 +98,9 @@ async def parse_authorization_request(
         raise ErrorPage("The redirect_uri is not registered for this application.")
 
     state = params.values.get("state") if "state" not in params.repeated else None
-    request = AuthorizationRequest(client=client, redirect_uri=redirect_uri, state=state, query=query)
+    request = AuthorizationRequest(
+        client=client, redirect_uri=redirect_uri, state=state, query=query
+    )
     try:
         params.check_no_repeats()
         response_type = params.get("response_type")
@@ -111,7 +113,9 @@ async def parse_authorization_request(
         raise RedirectError(request, "invalid_request", str(exc)) from exc
 
     if not response_type:
-        raise RedirectError(request, "invalid_request", "missing required parameter 'response_type'")
+        raise RedirectError(
+            request, "invalid_request", "missing required parameter 'response_type'"
+        )
     if response_type == "token" and client.allow_implicit:
         request.response_type = "token"
     elif response_type != "code":

@@ -12,7 +12,9 @@ from gridshare.auth.tokens import AccessToken, InvalidToken, TokenService
 
 
 class BearerError(Exception):
-    def __init__(self, status_code: int, error: str | None, description: str, scope: str | None = None):
+    def __init__(
+        self, status_code: int, error: str | None, description: str, scope: str | None = None
+    ):
         super().__init__(description)
         self.status_code = status_code
         self.error = error

@@ -9,7 +9,6 @@ wrong secret, so timing tells nothing about which client ids exist.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
@@ -18,7 +17,7 @@ from sqlalchemy import select, update
 from gridshare.auth import redirects
 from gridshare.auth.digests import constant_time_equal, hmac_hex, new_client_id, random_token
 from gridshare.auth.errors import InvalidClient, InvalidRequest
-from gridshare.auth.params import Params, ParamError
+from gridshare.auth.params import ParamError, Params
 from gridshare.auth.scopes import ALL_SCOPES, DEFAULT_CLIENT_SCOPES
 from gridshare.clock import Clock
 from gridshare.storage.db import Database
@@ -136,9 +135,11 @@ class ClientService:
         async with self.db.read() as session:
             return await session.get(Client, client_id)
 
-    async def list(self) -> list[Client]:
+    async def list_all(self) -> list[Client]:
         async with self.db.read() as session:
-            return list((await session.execute(select(Client).order_by(Client.created_at))).scalars())
+            return list(
+                (await session.execute(select(Client).order_by(Client.created_at))).scalars()
+            )
 
     async def set_disabled(self, client_id: str, disabled: bool) -> bool:
         async with self.db.write() as session:
@@ -146,6 +147,13 @@ class ClientService:
                 update(Client).where(Client.client_id == client_id).values(disabled=disabled)
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def add_redirect_uri(self, client_id: str, uri: str) -> None:
+        redirects.validate_registration(uri)
+        async with self.db.write() as session:
+            client = await session.get(Client, client_id)
+            if client is not None and uri not in client.redirect_uris:
+                client.redirect_uris = [*client.redirect_uris, uri]
 
     async def active_secrets(self, client_id: str) -> list[ClientSecret]:
         async with self.db.read() as session:
@@ -202,12 +210,14 @@ class ClientService:
             if secret is not None:
                 constant_time_equal(self._dummy_hmac, self._digest(secret))
             raise InvalidClient()
+        # Every failure below answers like an unknown client: a more helpful description
+        # ("client secret required") would tell a prober that the client id exists.
         if client.public:
             if secret is not None:
-                raise InvalidClient("public clients do not authenticate with a secret")
+                raise InvalidClient()
             return client
         if secret is None:
-            raise InvalidClient("client secret required")
+            raise InvalidClient()
         digest = self._digest(secret)
         matched = False
         for row in await self.active_secrets(client.client_id):
@@ -230,7 +240,8 @@ class ClientService:
                 raise InvalidClient("unsupported authorization scheme")
             try:
                 decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError) as exc:
+            # ValueError covers binascii.Error, UnicodeDecodeError and non-ASCII header bytes.
+            except ValueError as exc:
                 raise InvalidClient("malformed Basic credentials") from exc
             raw_id, sep, raw_secret = decoded.partition(":")
             if not sep:

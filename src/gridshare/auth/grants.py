@@ -55,7 +55,9 @@ class GrantService:
 
     # -- consent ---------------------------------------------------------------------------
 
-    async def consented_grant(self, user_id: str, client_id: str, scopes: list[str]) -> Grant | None:
+    async def consented_grant(
+        self, user_id: str, client_id: str, scopes: list[str]
+    ) -> Grant | None:
         """The live grant covering `scopes`, if the homeowner already agreed to them."""
         async with self.db.read() as session:
             grant = await self._live_grant(session, user_id, client_id)
@@ -303,3 +305,40 @@ class GrantService:
             .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason)
         )
+
+    async def start_implicit_family(
+        self,
+        *,
+        client: Client,
+        user_id: str,
+        grant: Grant,
+        scopes: list[str],
+        nonce: str | None,
+        auth_time: datetime,
+    ) -> Issued:
+        """A family with no refresh token, for the implicit grant (off unless enabled per client).
+
+        The access token still carries an `origin_jti`, so disconnecting the partner revokes it.
+        """
+        now = self.clock.now()
+        async with self.db.write() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise InvalidGrant("user no longer exists")
+            family = TokenFamily(
+                id=str(uuid.uuid4()),
+                grant_id=grant.id,
+                client_id=client.client_id,
+                user_id=user_id,
+                scopes=scopes,
+                nonce=nonce,
+                auth_time=auth_time,
+                created_at=now,
+                expires_at=now + timedelta(seconds=client.access_token_ttl),
+                generation=0,
+            )
+            session.add(family)
+            live = await session.get(Grant, grant.id)
+            if live is not None:
+                live.last_used_at = now
+        return Issued(user, family, None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 
 from gridshare.auth.digests import random_token
@@ -109,7 +109,9 @@ class KeyStore:
         candidates = [
             k
             for k in await self._fresh()
-            if k.use == use and k.activates_at <= now and (k.retires_at is None or k.retires_at > now)
+            if k.use == use
+            and k.activates_at <= now
+            and (k.retires_at is None or k.retires_at > now)
         ]
         if not candidates:
             await self.reload()
@@ -131,6 +133,3 @@ class KeyStore:
     async def jwks(self) -> dict[str, Any]:
         keys = [k.key.as_dict(private=False) for k in await self._fresh()]
         return {"keys": keys}
-
-    def keyset(self, key: RSAKey) -> KeySet:
-        return KeySet([key])

@@ -132,7 +132,11 @@ class TokenService:
         iat = claims.get("iat")
         if not isinstance(iat, int) or iat - LEEWAY_SECONDS > now:
             raise InvalidToken("token issued in the future")
-        sub, client_id, origin = claims.get("sub"), claims.get("client_id"), claims.get("origin_jti")
+        sub, client_id, origin = (
+            claims.get("sub"),
+            claims.get("client_id"),
+            claims.get("origin_jti"),
+        )
         scope = claims.get("scope", "")
         if not all(isinstance(v, str) for v in (sub, client_id, origin, scope)):
             raise InvalidToken("token claims are malformed")
@@ -203,4 +207,6 @@ class TokenService:
 
     async def _touch_grant(self, grant_id: str, now: datetime) -> None:
         async with self.db.write() as session:
-            await session.execute(update(Grant).where(Grant.id == grant_id).values(last_used_at=now))
+            await session.execute(
+                update(Grant).where(Grant.id == grant_id).values(last_used_at=now)
+            )

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from gridshare.auth.passwords import Passwords
 from gridshare.clock import Clock
@@ -93,7 +94,11 @@ class UserService:
         now = self.clock.now()
         async with self.db.read() as session:
             throttle = await session.get(LoginThrottle, name)
-        if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        if (
+            throttle is not None
+            and throttle.locked_until is not None
+            and throttle.locked_until > now
+        ):
             wait = int((throttle.locked_until - now).total_seconds()) + 1
             return SignInResult(None, SignInFailure.LOCKED, wait)
         user = await self.by_email(name)
@@ -112,12 +117,20 @@ class UserService:
 
     async def _record_failure(self, name: str) -> None:
         now = self.clock.now()
-        async with self.db.write() as session:
-            row = await session.get(LoginThrottle, name, with_for_update=True)
-            if row is None:
-                row = LoginThrottle(username=name, failures=0, locked_until=None)
-                session.add(row)
-            row.failures += 1
-            if row.failures >= self.threshold:
-                seconds = min(2 ** (row.failures - self.threshold), self.max_lock)
-                row.locked_until = now + timedelta(seconds=seconds)
+        for attempt in range(2):
+            try:
+                async with self.db.write() as session:
+                    row = await session.get(LoginThrottle, name, with_for_update=True)
+                    if row is None:
+                        row = LoginThrottle(username=name, failures=0, locked_until=None)
+                        session.add(row)
+                    row.failures += 1
+                    if row.failures >= self.threshold:
+                        seconds = min(2 ** (row.failures - self.threshold), self.max_lock)
+                        row.locked_until = now + timedelta(seconds=seconds)
+                return
+            except IntegrityError:
+                # A concurrent failure inserted the row first (PostgreSQL's FOR UPDATE cannot
+                # lock a row that does not exist yet): count this one on top of it.
+                if attempt:
+                    raise

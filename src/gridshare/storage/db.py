@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import logging
+
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -22,6 +24,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+
+# aiosqlite logs every statement's parameters at DEBUG (signing keys, password hashes): never
+# let a DEBUG root logger print them.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class DatabaseURLError(ValueError):

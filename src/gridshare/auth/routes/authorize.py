@@ -14,12 +14,14 @@ from gridshare.auth.authorize_request import (
     redirect_url,
 )
 from gridshare.auth.digests import random_token
-from gridshare.auth.params import Params, ParamError, form_params, parse_query_string
+from gridshare.auth.params import ParamError, Params, form_params, parse_query_string
 from gridshare.auth.routes.deps import ServicesDep, client_address
+from gridshare.auth.routes.token import token_body
 from gridshare.auth.scopes import ALL_SCOPES
 from gridshare.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, ActiveSession, set_cookie
 from gridshare.auth.users import SignInFailure
 from gridshare.services import Services
+from gridshare.storage.models import Grant
 from gridshare.web.render import error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -56,13 +58,19 @@ def _error_redirect(services: Services, exc: RedirectError) -> RedirectResponse:
     )
 
 
-async def _complete(services: Services, req: AuthorizationRequest, session: ActiveSession) -> Response:
+async def _complete(
+    services: Services, req: AuthorizationRequest, session: ActiveSession
+) -> Response:
     """Consent is on record: mint the code (or implicit token) and send the user back."""
-    grant = await services.grants.consented_grant(session.user.id, req.client.client_id, list(req.scopes))
+    grant = await services.grants.consented_grant(
+        session.user.id, req.client.client_id, list(req.scopes)
+    )
     if grant is None:  # consent withdrawn between the page and now
         grant = await services.grants.record_consent(
             session.user.id, req.client.client_id, list(req.scopes)
         )
+    if req.response_type == "token":
+        return await _implicit(services, req, session, grant)
     code = await services.grants.issue_code(
         client=req.client,
         user_id=session.user.id,
@@ -73,10 +81,31 @@ async def _complete(services: Services, req: AuthorizationRequest, session: Acti
         nonce=req.nonce,
         auth_time=session.auth_time,
     )
-    return _found(redirect_url(req.redirect_uri, {"code": code, "state": req.state}, services.issuer))
+    return _found(
+        redirect_url(req.redirect_uri, {"code": code, "state": req.state}, services.issuer)
+    )
 
 
-def _consent_page(services: Services, req: AuthorizationRequest, session: ActiveSession) -> Response:
+async def _implicit(
+    services: Services, req: AuthorizationRequest, session: ActiveSession, grant: Grant
+) -> Response:
+    """Implicit grant (RFC 6749 §4.2), only for clients that enabled it: tokens in the fragment."""
+    issued = await services.grants.start_implicit_family(
+        client=req.client,
+        user_id=session.user.id,
+        grant=grant,
+        scopes=list(req.scopes),
+        nonce=req.nonce,
+        auth_time=session.auth_time,
+    )
+    body = await token_body(services, req.client, issued)
+    fragment = {k: str(v) for k, v in body.items()} | {"state": req.state}
+    return _found(redirect_url(req.redirect_uri, fragment, services.issuer, fragment=True))
+
+
+def _consent_page(
+    services: Services, req: AuthorizationRequest, session: ActiveSession
+) -> Response:
     return render(
         "consent.html",
         title=f"Allow {req.client.name}",
@@ -131,7 +160,9 @@ async def consent(request: Request, services: ServicesDep) -> Response:
             raise RedirectError(req, "access_denied", "the user denied the request")
         if decision != "allow":
             return error_page("Choose Allow or Deny.")
-        await services.grants.record_consent(session.user.id, req.client.client_id, list(req.scopes))
+        await services.grants.record_consent(
+            session.user.id, req.client.client_id, list(req.scopes)
+        )
         return await _complete(services, req, session)
     except ErrorPage as exc:
         return error_page(exc.message, exc.status_code)
@@ -165,7 +196,9 @@ def _login_form(
         csrf_token=services.sessions.csrf_token(binding),
     )
     if fresh:
-        set_cookie(request, response, CSRF_COOKIE, binding, max_age=services.settings.session_ttl_seconds)
+        set_cookie(
+            request, response, CSRF_COOKIE, binding, max_age=services.settings.session_ttl_seconds
+        )
     return response
 
 
@@ -201,7 +234,11 @@ async def login_submit(request: Request, services: ServicesDep) -> Response:
     )
     if not decision.allowed:
         response = _login_form(
-            services, request, query, client_name, "Too many sign-in attempts. Try again later.",
+            services,
+            request,
+            query,
+            client_name,
+            "Too many sign-in attempts. Try again later.",
             status_code=429,
         )
         response.headers["Retry-After"] = str(decision.reset_after)
@@ -210,11 +247,24 @@ async def login_submit(request: Request, services: ServicesDep) -> Response:
         form = await form_params(request)
         form.check_no_repeats()
     except ParamError as exc:
-        return _login_form(services, request, query, client_name, f"The form could not be read: {exc}", status_code=400)
-    if not services.sessions.csrf_valid(request.cookies.get(CSRF_COOKIE), form.values.get("csrf_token")):
         return _login_form(
-            services, request, query, client_name,
-            "Your sign-in page expired. Please sign in again.", status_code=403,
+            services,
+            request,
+            query,
+            client_name,
+            f"The form could not be read: {exc}",
+            status_code=400,
+        )
+    if not services.sessions.csrf_valid(
+        request.cookies.get(CSRF_COOKIE), form.values.get("csrf_token")
+    ):
+        return _login_form(
+            services,
+            request,
+            query,
+            client_name,
+            "Your sign-in page expired. Please sign in again.",
+            status_code=403,
         )
     username = form.values.get("username", "")
     result = await services.users.sign_in(username, form.values.get("password", ""))
@@ -222,7 +272,12 @@ async def login_submit(request: Request, services: ServicesDep) -> Response:
         assert result.failure is not None
         status_code = 429 if result.failure is SignInFailure.LOCKED else 400
         response = _login_form(
-            services, request, query, client_name, result.failure.value, username=username[:320],
+            services,
+            request,
+            query,
+            client_name,
+            result.failure.value,
+            username=username[:320],
             status_code=status_code,
         )
         if result.retry_after:
@@ -232,5 +287,7 @@ async def login_submit(request: Request, services: ServicesDep) -> Response:
     raw = await services.sessions.create(result.user)
     target = "/oauth2/authorize?" + req.query_without_prompt() if req else "/account"
     response = _found(target)
-    set_cookie(request, response, SESSION_COOKIE, raw, max_age=services.settings.session_ttl_seconds)
+    set_cookie(
+        request, response, SESSION_COOKIE, raw, max_age=services.settings.session_ttl_seconds
+    )
     return response

@@ -41,8 +41,18 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-            "email", "email_verified", "cognito:username", "token_use",
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "email",
+            "email_verified",
+            "cognito:username",
+            "token_use",
         ],
     }
 
@@ -54,4 +64,6 @@ async def openid_configuration(services: ServicesDep) -> JSONResponse:
 
 @router.get("/.well-known/jwks.json")
 async def jwks(services: ServicesDep) -> JSONResponse:
-    return JSONResponse(await services.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+    return JSONResponse(
+        await services.keys.jwks(), headers={"Cache-Control": "public, max-age=300"}
+    )

@@ -44,7 +44,9 @@ async def logout(request: Request, services: ServicesDep) -> Response:
             return error_page("The redirect_uri is not registered for this application.")
         target = "/login?" + urlencode(params.pairs)
     else:
-        return error_page("The sign-out link needs a logout_uri, or a redirect_uri and response_type.")
+        return error_page(
+            "The sign-out link needs a logout_uri, or a redirect_uri and response_type."
+        )
     await services.sessions.end(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
     clear_cookie(request, response, SESSION_COOKIE)

@@ -16,7 +16,7 @@ from gridshare.auth.errors import (
     TooManyRequests,
 )
 from gridshare.auth.grants import Issued
-from gridshare.auth.params import BodyTooLarge, Params, ParamError, form_params
+from gridshare.auth.params import BodyTooLarge, ParamError, Params, form_params
 from gridshare.auth.routes.deps import ServicesDep, client_address
 from gridshare.services import Services
 from gridshare.storage.models import Client
@@ -70,7 +70,8 @@ async def authenticate_client(services: Services, request: Request, params: Para
         raise
 
 
-async def _token_response(services: Services, client: Client, issued: Issued) -> JSONResponse:
+async def token_body(services: Services, client: Client, issued: Issued) -> dict[str, str | int]:
+    """The token response members, shared by the token endpoint and the implicit grant."""
     event_id = str(uuid.uuid4())
     access = await services.tokens.mint_access_token(
         user=issued.user, family=issued.family, ttl=client.access_token_ttl, event_id=event_id
@@ -86,9 +87,9 @@ async def _token_response(services: Services, client: Client, issued: Issued) ->
         )
     if issued.refresh_token is not None:
         body["refresh_token"] = issued.refresh_token
-    body["token_type"] = "Bearer"
+    body["token_type"] = "Bearer"  # noqa: S105 - the RFC 6749 token type, not a secret
     body["expires_in"] = client.access_token_ttl
-    return JSONResponse(body, headers=NO_STORE)
+    return body
 
 
 @router.post("/oauth2/token")
@@ -108,8 +109,10 @@ async def token(request: Request, services: ServicesDep) -> Response:
             # `scope` is ignored at refresh, as Cognito does: the family keeps its scopes.
             issued = await services.grants.refresh(client, params.require("refresh_token"))
         else:
-            raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
-        return await _token_response(services, client, issued)
+            raise OAuthError(
+                "unsupported_grant_type", f"grant_type {grant_type!r} is not supported"
+            )
+        return JSONResponse(await token_body(services, client, issued), headers=NO_STORE)
     except ParamError as exc:
         return oauth_error_response(InvalidRequest(str(exc)))
     except OAuthError as exc:
