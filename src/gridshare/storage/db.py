@@ -9,12 +9,11 @@ conditional updates and row locks.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-
-import logging
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -24,7 +23,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-
 
 # aiosqlite logs every statement's parameters at DEBUG (signing keys, password hashes): never
 # let a DEBUG root logger print them.
