@@ -6,6 +6,7 @@ the same environment behaves identically.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -40,9 +41,11 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
-    #: Concurrent Argon2 computations; keeps a burst of sign-ins from starving the event loop's
-    #: worker threads and the CPU the API needs.
-    password_hash_concurrency: int = 2
+    #: Concurrent Argon2 computations (default: half the CPUs, at least one; each hash already
+    #: runs `argon2_parallelism` lanes); keeps a burst of sign-ins from starving the API.
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2)
+    )
 
     session_ttl_seconds: int = 3600
     code_ttl_seconds: int = 300
