@@ -27,16 +27,29 @@ async def test_partner_walks_the_home(gs: TestServices) -> None:
         assert r.status_code == 200, r.text
         kinds[r.json()["kind"]] = d["synthId"]
     battery = kinds["battery_pack"]
-    r = await gs.http.patch(f"/api/v2/devices/{battery}", json={"name": "Garage battery"}, headers=h)
+    r = await gs.http.patch(
+        f"/api/v2/devices/{battery}", json={"name": "Garage battery"}, headers=h
+    )
     assert r.status_code == 200 and r.json()["name"] == "Garage battery", r.text
-    r = await gs.http.put(f"/api/v2/devices/{battery}/operationmode", json={"mode": "SMART"}, headers=h)
+    r = await gs.http.put(
+        f"/api/v2/devices/{battery}/operationmode", json={"mode": "SMART"}, headers=h
+    )
     assert r.status_code == 200 and r.json() == {"mode": "smart"}, r.text
-    assert (await gs.http.get(f"/api/v2/devices/{battery}/operationMode", headers=h)).json() == {"mode": "smart"}
-    plan = {"startTime": "2030-01-01T00:00:00Z", "commands": [{"type": "setpoint", "durationMinutes": 60, "powerW": -2000}]}
+    assert (await gs.http.get(f"/api/v2/devices/{battery}/operationMode", headers=h)).json() == {
+        "mode": "smart"
+    }
+    plan = {
+        "startTime": "2030-01-01T00:00:00Z",
+        "commands": [{"type": "setpoint", "durationMinutes": 60, "powerW": -2000}],
+    }
     r = await gs.http.put(f"/api/v2/devices/{battery}/plans/overlay", json=plan, headers=h)
     assert r.status_code == 204, r.text
     r = await gs.http.get(f"/api/v2/devices/{battery}/plans/overlay", headers=h)
     assert r.status_code == 200 and r.json()["commands"][0]["powerW"] == -2000, r.text
-    r = await gs.http.put(f"/api/v2/devices/{battery}/plans/overlay", json={"commands": []}, headers=h)
+    r = await gs.http.put(
+        f"/api/v2/devices/{battery}/plans/overlay", json={"commands": []}, headers=h
+    )
     assert r.status_code == 204
-    assert (await gs.http.get(f"/api/v2/devices/{battery}/plans/overlay", headers=h)).json() == {"commands": []}
+    assert (await gs.http.get(f"/api/v2/devices/{battery}/plans/overlay", headers=h)).json() == {
+        "commands": []
+    }

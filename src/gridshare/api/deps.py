@@ -36,7 +36,9 @@ def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
         request: Request,
         response: Response,
         services: ServicesDep,
-        _doc: Annotated[str | None, Security(oauth2_scheme, scopes=[scope])] = None,
+        # A default rather than `Annotated[...]`: under `from __future__ import annotations` an
+        # annotation naming the closure's `scope` cannot be resolved, and /openapi.json fails.
+        _doc: str | None = Security(oauth2_scheme, scopes=[scope]),
     ) -> Caller:
         try:
             token = await authenticate_bearer(request, services.tokens, required_scope=scope)

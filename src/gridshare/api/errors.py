@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from gridshare.homes.errors import utf8_safe
+
 
 class ApiError(Exception):
     def __init__(
@@ -21,7 +23,7 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse(
-            {"message": self.message, "code": self.code},
+            {"message": utf8_safe(self.message), "code": self.code},
             status_code=self.status_code,
             headers=self.headers,
         )

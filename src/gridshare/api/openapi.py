@@ -46,6 +46,7 @@ def install_openapi(app: FastAPI, issuer: str) -> None:
         )
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update(defs.get("$defs", {}))
+        _validation_errors_are_400(schema)
         for scheme in components.get("securitySchemes", {}).values():
             flow = scheme.get("flows", {}).get("authorizationCode")
             if flow:
@@ -56,3 +57,31 @@ def install_openapi(app: FastAPI, issuer: str) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_FASTAPI_422 = "#/components/schemas/HTTPValidationError"
+_ERROR_BODY = "#/components/schemas/ErrorBody"
+
+
+def _validation_errors_are_400(schema: dict[str, Any]) -> None:
+    """FastAPI documents a 422 `HTTPValidationError` for every operation with parameters, but
+    our handler answers a parameter that fails validation with a 400 `{"message", "code"}`.
+    Document what is sent: a 400 with the error body, and no framework 422."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            generated = responses.get("422", {})
+            ref = generated.get("content", {}).get("application/json", {}).get("schema", {})
+            if ref.get("$ref") != _FASTAPI_422:
+                continue
+            del responses["422"]
+            responses.setdefault(
+                "400",
+                {
+                    "description": "Malformed input",
+                    "content": {"application/json": {"schema": {"$ref": _ERROR_BODY}}},
+                },
+            )
+    defs = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        defs.pop(name, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,7 +46,9 @@ class TopologyNode(BaseModel):
     kind: Literal["site", "device", "sensor"]
     deviceKind: str | None = None
     channels: list[str] | None = None
-    maxCapacity_J: float | None = None
+    maxCapacity_J: int | None = Field(
+        default=None, description="Summed capacity of the battery blocks, in joules."
+    )
     children: list[TopologyNode] | None = None
 
 
@@ -76,11 +79,17 @@ class DeviceDetail(BaseModel):
 
 
 class DevicePatchBody(BaseModel):
-    """JSON merge-patch of the mutable fields (only `name`)."""
+    """JSON merge-patch of the mutable fields (only `name`); `{}` changes nothing."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(
+        default=None,  # type: ignore[assignment]  # optional, but never null
+        min_length=1,
+        max_length=100,
+        pattern=r"\S",
+        description="1 to 100 characters once surrounding spaces are trimmed.",
+    )
 
 
 class OperationModeBody(BaseModel):
@@ -88,37 +97,68 @@ class OperationModeBody(BaseModel):
 
 
 class OperationModeInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     mode: str = Field(description="simple, schedule or smart, in any case.")
 
 
+MAX_ABS_POWER_W = 1_000_000
+
+
 class OverlayCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     type: Literal["charge", "idle", "setpoint", "heatWater"]
     durationMinutes: int = Field(ge=1)
     powerW: int | None = Field(
-        default=None, description="Required for setpoint; positive = into the device."
+        default=None,
+        ge=-MAX_ABS_POWER_W,
+        le=MAX_ABS_POWER_W,
+        description="Required for setpoint, optional for charge, refused otherwise; "
+        "positive = into the device.",
     )
 
 
 class OverlayPlanBody(BaseModel):
-    startTime: str | None = Field(default=None, description="ISO 8601 date-time with offset.")
-    commands: list[OverlayCommand]
+    model_config = ConfigDict(extra="forbid")
+
+    startTime: datetime | None = Field(
+        default=None,
+        description="ISO 8601 date-time with offset; required unless `commands` is empty.",
+    )
+    commands: list[OverlayCommand] = Field(
+        description="Back to back from startTime, at most 7 days in all; empty deletes the plan."
+    )
 
 
 class ScheduleIntent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: Literal["idle", "charge", "discharge", "balance"]
-    socMin: float | None = None
-    socMax: float | None = None
-    powerW: int | None = None
+    # `int | float`, not `float`: a stored 20 is sent back as 20, not 20.0.
+    socMin: int | float = Field(ge=0, le=100)
+    socMax: int | float = Field(ge=0, le=100)
+    powerW: int | None = Field(
+        default=None,
+        ge=-MAX_ABS_POWER_W,
+        le=MAX_ABS_POWER_W,
+        description="Only for charge (> 0) and discharge (< 0).",
+    )
 
 
 class ScheduleSlot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     durationMinutes: int = Field(ge=1)
     intent: ScheduleIntent
 
 
 class SchedulePlanBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     slots: list[ScheduleSlot] = Field(
-        description="Back to back from Monday 00:00 site-local; 10,080 minutes in all."
+        description="Back to back from Monday 00:00 site-local; 10,080 minutes in all; "
+        "empty deletes the schedule."
     )
 
 

@@ -6,6 +6,15 @@ The twin simulates the site as a whole (one aggregate battery, one PV production
 show parts of it are derived here: battery blocks via the twin's own `split_blocks`, PV
 optimisers as equal shares of their array's share of the production (arrays weighted by peak
 power; documented in docs/twin.md).
+
+Each sensor is written with exactly the channels its topology node declares (`SensorInfo.channels`,
+which partners read from `/topology`): e.g. PV has no `energy_Wh_increment` and consumption no
+`energy_Wh_decrement`, although the twin keeps both counters for every role. State words are
+translated into the role's vocabulary (`homes.topology.ROLE_STATES`): the EV charger reports
+`charging` while it delivers power and `idle` otherwise (no car, or a car not charging); the
+hot-water relay reports `heating` while the element draws power and `idle` otherwise (relay open,
+or the tank's thermostat satisfied). The battery's words (`idle`, `charging`, `discharging`) are
+already the role's.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from gridshare.homes.devices import (
     PVProperties,
 )
 from gridshare.homes.sites import Site
-from gridshare.homes.topology import SensorInfo, sensors_of
+from gridshare.homes.topology import Channel, SensorInfo, sensors_of
 from gridshare.storage.models import DeviceControl as DeviceControlRow
 from gridshare.telemetry import SampleBatch
 from gridshare.telemetry.states import state_code
@@ -138,9 +147,44 @@ def to_site_control(site: Site, controls: Mapping[str, DeviceControlRow]) -> Sit
     )
 
 
-def _codes(words: tuple[str, ...], codes: Any) -> Any:
-    table = np.array([state_code(w) for w in words], dtype=np.int64)
+#: Twin state words that the role's vocabulary names differently (others pass unchanged).
+_ROLE_WORDS: dict[str, dict[str, str]] = {
+    "ev": {"unplugged": "idle", "plugged": "idle"},
+}
+
+
+def _codes(role: str, words: tuple[str, ...], codes: Any, power_w: Any) -> Any:
+    if role == "hot_water":  # a closed relay heats only while the thermostat calls for it
+        return np.where(np.asarray(power_w) > 0, state_code("heating"), state_code("idle"))
+    renamed = _ROLE_WORDS.get(role, {})
+    table = np.array([state_code(renamed.get(w, w)) for w in words], dtype=np.int64)
     return table[np.asarray(codes, dtype=np.int64)]
+
+
+def _batch(
+    info: SensorInfo,
+    ts: Any,
+    power_w: Any,
+    *,
+    soc_percent: Any = None,
+    state: Any = None,
+    energy_Wh_increment: Any = None,
+    energy_Wh_decrement: Any = None,
+) -> SampleBatch:
+    """A batch carrying only the channels the sensor's topology node declares."""
+    channels = info.channels
+    return SampleBatch.from_measurements(
+        ts,
+        power_w,
+        soc_percent=soc_percent if Channel.SOC_PERCENT in channels else None,
+        state=state if Channel.STATE in channels else None,
+        energy_Wh_increment=(
+            energy_Wh_increment if Channel.ENERGY_WH_INCREMENT in channels else None
+        ),
+        energy_Wh_decrement=(
+            energy_Wh_decrement if Channel.ENERGY_WH_DECREMENT in channels else None
+        ),
+    )
 
 
 def _optimiser_shares(site: Site, info: SensorInfo) -> float:
@@ -175,11 +219,15 @@ def to_batches(site: Site, twin: TwinSite, result: SimResult) -> dict[str, Sampl
             series = result.sensors.get(role)
             if series is None:
                 continue
-            batches[sensor_id] = SampleBatch.from_measurements(
+            states = None
+            if series.state is not None:
+                states = _codes(role, series.state_words, series.state, series.power_w)
+            batches[sensor_id] = _batch(
+                info,
                 ts,
                 series.power_w,
                 soc_percent=series.soc_percent,
-                state=None if series.state is None else _codes(series.state_words, series.state),
+                state=states,
                 energy_Wh_increment=series.energy_wh_increment,
                 energy_Wh_decrement=series.energy_wh_decrement,
             )
@@ -190,12 +238,8 @@ def to_batches(site: Site, twin: TwinSite, result: SimResult) -> dict[str, Sampl
                 twin.battery_blocks, battery.soc_percent * capacity / 100.0, battery.power_w
             )
             soc, power = parts[info.index or 0]
-            batches[sensor_id] = SampleBatch.from_measurements(
-                ts, power, soc_percent=np.clip(soc, 0.0, 100.0)
-            )
+            batches[sensor_id] = _batch(info, ts, power, soc_percent=np.clip(soc, 0.0, 100.0))
         elif info.role == "optimiser" and "pv" in result.sensors:
             share = _optimiser_shares(site, info)
-            batches[sensor_id] = SampleBatch.from_measurements(
-                ts, result.sensors["pv"].power_w * share
-            )
+            batches[sensor_id] = _batch(info, ts, result.sensors["pv"].power_w * share)
     return batches

@@ -11,6 +11,7 @@ Units are in the field names (`_W`, `_Wh`, `_deg`, `_litres`); powers are positi
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -249,6 +250,11 @@ def parse_device_patch(raw: object) -> DevicePatch:
     name = value.strip()
     if not 1 <= len(name) <= 100:
         raise PatchError(400, "malformed_patch", "name must be 1 to 100 characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        # NUL cannot be stored by PostgreSQL, and a lone surrogate cannot be encoded at all.
+        raise PatchError(
+            400, "malformed_patch", "name must not contain control or surrogate characters"
+        )
     return DevicePatch(name=name)
 
 

@@ -19,7 +19,7 @@ class DomainError(Exception):
 
     def to_body(self) -> dict[str, str]:
         """The error body of the contract: `{"message", "code"}`."""
-        return {"message": self.message, "code": self.code}
+        return {"message": utf8_safe(self.message), "code": self.code}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.status}, {self.code!r}, {self.message!r})"
@@ -35,3 +35,10 @@ class ModeError(DomainError):
 
 class PatchError(DomainError):
     """A device merge-patch was refused (always 400: the body did not fit the patch shape)."""
+
+
+def utf8_safe(text: str) -> str:
+    """`text` with lone surrogates (which JSON's `\\ud800` escapes can smuggle into a str, and
+    which cannot be encoded as UTF-8) written as backslash escapes, so an error message that
+    quotes client input can always be sent."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -12,6 +12,7 @@ but cannot be carried out, checked in this order (the first failure wins):
 - `power_out_of_range`: wrong sign for the command (`charge` > 0, `discharge` < 0), or
   beyond the device's limits when the caller passes them;
 - `plan_too_long`: overlay commands sum to more than 7 days (exactly 10,080 min is fine);
+- `plan_out_of_range`: the overlay would end after the year 9999;
 - `plan_expired`: the overlay ends at or before `now` (only when the caller passes `now`);
 - `schedule_incomplete` / `schedule_too_long`: slots sum to less / more than 10,080 min.
 
@@ -113,7 +114,7 @@ def _canonical_word(item: object, key: str, words: dict[str, str]) -> object:
 def _parse_date_time(value: object) -> object:
     if isinstance(value, datetime):
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not (value.isascii() and value.isprintable()):
         raise ValueError("must be an ISO 8601 date-time string")
     try:
         parsed = datetime.fromisoformat(value)
@@ -125,7 +126,10 @@ def _parse_date_time(value: object) -> object:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 has no UTC equivalent
+        raise ValueError("must be a date-time between the years 1 and 9999 in UTC") from None
 
 
 StartTime = Annotated[AwareDatetime, BeforeValidator(_parse_date_time), AfterValidator(_to_utc)]
@@ -384,7 +388,12 @@ def validate_overlay(
             "plan_too_long",
             f"commands last {plan.total_minutes} min; at most {MAX_OVERLAY_MINUTES} (7 days)",
         )
-    end = plan.end_time
+    try:
+        end = plan.end_time
+    except OverflowError:
+        raise PlanError(
+            422, "plan_out_of_range", "the plan would end after the year 9999"
+        ) from None
     if now is not None and end is not None and end <= now:
         raise PlanError(422, "plan_expired", "the plan ends before now")
     return plan

@@ -40,23 +40,31 @@ class TelemetryResponse(BaseModel):
 
 
 SynthId = Annotated[str, Path(max_length=200, description="A sensor id from the topology.")]
+#: Generous transport bounds only: the telemetry parser enforces the real limits (200 characters
+#: for `interval`, 64 for the others) with the documented codes (`malformed_interval`, ...).
+_RAW_LIMIT = 1000
 Interval = Annotated[
     str | None,
     Query(
-        max_length=200,
+        max_length=_RAW_LIMIT,
         description="ISO 8601 interval in UTC: `start/end` or `start/duration` "
         "(v1 also `duration/end`). Required.",
     ),
 ]
 Resolution = Annotated[
     str | None,
-    Query(max_length=32, description="PT1M, PT5M, PT15M (default), PT30M, PT1H or P1D."),
+    Query(
+        max_length=_RAW_LIMIT,
+        description="PT1M, PT5M, PT15M (default), PT30M, PT1H or P1D.",
+    ),
 ]
 Include = Annotated[
-    str | None, Query(max_length=64, description="Comma list of `default` and `energy`.")
+    str | None,
+    Query(max_length=_RAW_LIMIT, description="Comma list of `default` and `energy`."),
 ]
 Aggregation = Annotated[
-    str | None, Query(max_length=16, description="`default` (mean) or `latest`.")
+    str | None,
+    Query(max_length=_RAW_LIMIT, description="`default` (mean) or `latest`."),
 ]
 RESPONSES = error_responses(400, 401, 403, 404, 429)
 
