@@ -69,6 +69,8 @@ class TestServices:
     def __init__(self, services: Services, http: httpx.AsyncClient) -> None:
         self.services = services
         self.http = http
+        #: Whose sign-in session the shared client's cookies hold (None: nobody's yet).
+        self.signed_in_as: str | None = None
 
     async def homeowner(self, email: str | None = None) -> Homeowner:
         email = email or f"owner-{secrets.token_hex(4)}@example.com"
@@ -108,7 +110,7 @@ class TestServices:
     async def sign_in(self, owner: Homeowner, query: str = "") -> httpx.Response:
         page = await self.http.get("/login" + (f"?{query}" if query else ""))
         assert page.status_code == 200, page.text
-        return await self.http.post(
+        response = await self.http.post(
             "/login" + (f"?{query}" if query else ""),
             data={
                 "username": owner.email,
@@ -116,6 +118,9 @@ class TestServices:
                 "csrf_token": hidden(page.text, "csrf_token"),
             },
         )
+        if response.status_code == 302:
+            self.signed_in_as = owner.sub
+        return response
 
     async def authorize(
         self,
@@ -127,6 +132,10 @@ class TestServices:
         **extra: str,
     ) -> Authorized:
         """The whole browser side: authorize → sign in → consent → redirect with a code."""
+        if self.signed_in_as not in (None, owner.sub):
+            # Another homeowner's session would silently authorize as them: start clean.
+            self.http.cookies.clear()
+            self.signed_in_as = None
         query, verifier = self.authorize_query(partner, scope=scope, pkce=pkce, **extra)
         first = await self.http.get(f"/oauth2/authorize?{query}")
         if first.status_code == 302 and first.headers["location"].startswith("/login"):
@@ -146,7 +155,9 @@ class TestServices:
         location = first.headers["location"]
         return Authorized(location, query_of(location), verifier)
 
-    async def exchange(self, partner: Partner, auth: Authorized, **overrides: str) -> httpx.Response:
+    async def exchange(
+        self, partner: Partner, auth: Authorized, **overrides: str
+    ) -> httpx.Response:
         data = {
             "grant_type": "authorization_code",
             "client_id": partner.client_id,
@@ -159,7 +170,9 @@ class TestServices:
         headers = partner.basic() if partner.secret else {}
         return await self.http.post("/oauth2/token", data=data, headers=headers)
 
-    async def tokens(self, partner: Partner, owner: Homeowner, scope: str = ALL_API) -> dict[str, Any]:
+    async def tokens(
+        self, partner: Partner, owner: Homeowner, scope: str = ALL_API
+    ) -> dict[str, Any]:
         auth = await self.authorize(partner, owner, scope=scope)
         response = await self.exchange(partner, auth)
         assert response.status_code == 200, response.text
@@ -168,6 +181,9 @@ class TestServices:
 
     async def refresh(self, partner: Partner, refresh_token: str) -> httpx.Response:
         headers = partner.basic() if partner.secret else {}
-        data = {"grant_type": "refresh_token", "client_id": partner.client_id,
-                "refresh_token": refresh_token}
+        data = {
+            "grant_type": "refresh_token",
+            "client_id": partner.client_id,
+            "refresh_token": refresh_token,
+        }
         return await self.http.post("/oauth2/token", data=data, headers=headers)
