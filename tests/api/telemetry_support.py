@@ -22,7 +22,6 @@ from sqlalchemy import select
 from gridshare.homes.sites import Site
 from gridshare.homes.templates import build_site
 from gridshare.homes.topology import SensorInfo, sensors_of
-from gridshare.services import Services
 from gridshare.storage.db import Database
 from gridshare.telemetry.schema import telemetry_sample, telemetry_sensor
 from gridshare.telemetry.states import STATE_WORDS
@@ -222,8 +221,9 @@ async def stored_samples(db: Database, sensor_id: str) -> Stored:
             rows = list(
                 (
                     await session.execute(
-                        select(s.ts, s.power_mw, s.soc_mpct, s.state, s.energy_inc_wh,
-                               s.energy_dec_wh)
+                        select(
+                            s.ts, s.power_mw, s.soc_mpct, s.state, s.energy_inc_wh, s.energy_dec_wh
+                        )
                         .where(s.sensor_key == key)
                         .order_by(s.ts)
                     )

@@ -35,7 +35,6 @@ from tests.api.telemetry_support import (
     RESOLUTION_SECONDS,
     Stored,
     TwinHome,
-    bucket_edges,
     column,
     entries,
     epoch,
@@ -68,8 +67,9 @@ async def bare_home(gs: TestServices) -> TwinHome:
     return await twin_home(gs, seed=99)
 
 
-async def body_of(gs: TestServices, home: TwinHome, synth_id: str, version: int = 2,
-                  **params: str) -> bytes:
+async def body_of(
+    gs: TestServices, home: TwinHome, synth_id: str, version: int = 2, **params: str
+) -> bytes:
     response = await telemetry(gs.http, home.headers, synth_id, version, **params)
     assert response.status_code == 200, response.text
     return response.content
@@ -119,7 +119,9 @@ async def test_equal_spellings_answer_alike(gs: TestServices, home: TwinHome) ->
     battery = home.sensor("battery")
 
     async def get(**params: str) -> bytes:
-        return await body_of(gs, home, battery, interval=WHOLE, **params)
+        response = await telemetry(gs.http, home.headers, battery, 2, interval=WHOLE, **params)
+        assert response.status_code == 200, response.text
+        return response.content
 
     hourly = await get(resolution="PT1H")
     for spelling in ("PT60M", "pt1h", "PT3600S", "PT1.0H"):
@@ -212,8 +214,13 @@ async def test_each_bucket_is_its_raw_samples(
         edges = expected_edges(resolution, stored)
         for aggregation in ("default", "latest"):
             got = await entries(
-                gs.http, home.headers, sensor, interval=WHOLE, resolution=resolution,
-                include="energy", aggregation=aggregation,
+                gs.http,
+                home.headers,
+                sensor,
+                interval=WHOLE,
+                resolution=resolution,
+                include="energy",
+                aggregation=aggregation,
             )
             assert [e["timestamp"] for e in got] == [iso_of(e) for e in edges[:-1]]
             for entry, start, end in zip(got, edges[:-1], edges[1:], strict=True):
@@ -237,8 +244,13 @@ async def test_bucket_mean_and_latest_match_the_minutes(
     power = column(minutes, "power_W")
     mean = await entries(gs.http, home.headers, battery, interval=WHOLE, resolution=resolution)
     latest = await entries(
-        gs.http, home.headers, battery, interval=WHOLE, resolution=resolution,
-        aggregation="latest", include="energy",
+        gs.http,
+        home.headers,
+        battery,
+        interval=WHOLE,
+        resolution=resolution,
+        aggregation="latest",
+        include="energy",
     )
     starts = stamps(mean)
     assert np.array_equal(starts, stamps(latest))
@@ -252,15 +264,21 @@ async def test_bucket_mean_and_latest_match_the_minutes(
 
 
 async def test_daily_buckets_are_site_local_days(gs: TestServices, home: TwinHome) -> None:
-    got = await entries(gs.http, home.headers, home.sensor("pv"), interval=WHOLE,
-                        resolution="P1D")
+    got = await entries(gs.http, home.headers, home.sensor("pv"), interval=WHOLE, resolution="P1D")
     # 23:00 on the 13th to 02:00 on the 15th, Los Angeles (PDT, UTC-7): three local days.
     assert [e["timestamp"] for e in got] == [
-        "2026-06-13T07:00:00Z", "2026-06-14T07:00:00Z", "2026-06-15T07:00:00Z"
+        "2026-06-13T07:00:00Z",
+        "2026-06-14T07:00:00Z",
+        "2026-06-15T07:00:00Z",
     ]
     # sub-day buckets are UTC-aligned, whatever the zone
-    hourly = await entries(gs.http, home.headers, home.sensor("pv"),
-                           interval="2026-06-14T06:30:00Z/PT1H", resolution="PT1H")
+    hourly = await entries(
+        gs.http,
+        home.headers,
+        home.sensor("pv"),
+        interval="2026-06-14T06:30:00Z/PT1H",
+        resolution="PT1H",
+    )
     assert [e["timestamp"] for e in hourly] == ["2026-06-14T06:00:00Z", "2026-06-14T07:00:00Z"]
 
 
@@ -276,8 +294,9 @@ async def test_intervals_without_data_are_empty(gs: TestServices, home: TwinHome
 
 async def test_the_home_adds_up_at_every_minute(gs: TestServices, home: TwinHome) -> None:
     async def minute(sensor: str) -> list[dict[str, Any]]:
-        got = await entries(gs.http, home.headers, sensor, interval=WHOLE, resolution="PT1M",
-                            include="energy")
+        got = await entries(
+            gs.http, home.headers, sensor, interval=WHOLE, resolution="PT1M", include="energy"
+        )
         assert len(got) == 27 * 60
         return got
 
@@ -325,16 +344,18 @@ async def test_the_home_adds_up_at_every_minute(gs: TestServices, home: TwinHome
             assert np.all(sign * values >= 0), (sensor, key)
             assert np.all(sign * np.diff(values) >= 0), (sensor, key)  # never runs backwards
         # each minute adds its own energy: power (W) for 1/60 h
-        inc, dec, p = column(got, "energy_Wh_increment"), column(got, "energy_Wh_decrement"), \
-            column(got, "power_W")
+        inc, dec, p = (
+            column(got, "energy_Wh_increment"),
+            column(got, "energy_Wh_decrement"),
+            column(got, "power_W"),
+        )
         if not np.isnan(inc).all():
             assert np.all(np.abs(np.diff(inc) - np.maximum(p[1:], 0) / 60) <= 0.0011 + half / 60)
         if not np.isnan(dec).all():
             assert np.all(np.abs(np.diff(dec) - np.minimum(p[1:], 0) / 60) <= 0.0011 + half / 60)
 
 
-async def test_state_of_charge_follows_the_battery_power(gs: TestServices,
-                                                         home: TwinHome) -> None:
+async def test_state_of_charge_follows_the_battery_power(gs: TestServices, home: TwinHome) -> None:
     """At storage precision (mW, 0.001 %): each minute's SoC change is the battery's AC power
     times sqrt(rte) when charging, divided by it when discharging (20 kWh pack, rte 0.9)."""
     stored = await stored_samples(gs.services.db, home.sensor("battery"))
@@ -352,8 +373,9 @@ async def test_state_of_charge_follows_the_battery_power(gs: TestServices,
 
 async def test_fields_and_states_are_the_topologys(gs: TestServices, home: TwinHome) -> None:
     for sensor, info in home.sensors.items():
-        got = await entries(gs.http, home.headers, sensor, interval=WHOLE, resolution="PT1M",
-                            include="energy")
+        got = await entries(
+            gs.http, home.headers, sensor, interval=WHOLE, resolution="PT1M", include="energy"
+        )
         assert got, sensor
         keys = set().union(*(set(e) for e in got))
         assert keys <= {"timestamp", *(c.value for c in info.channels)}, (sensor, keys)
@@ -361,8 +383,9 @@ async def test_fields_and_states_are_the_topologys(gs: TestServices, home: TwinH
         words = {e["state"] for e in got if "state" in e}
         assert words <= set(ROLE_STATES.get(info.role, ())), (sensor, words)
     # the relay reports heating exactly while its element draws power
-    for e in await entries(gs.http, home.headers, home.sensor("hot_water"), interval=WHOLE,
-                           resolution="PT1M"):
+    for e in await entries(
+        gs.http, home.headers, home.sensor("hot_water"), interval=WHOLE, resolution="PT1M"
+    ):
         assert e["state"] == ("heating" if e["power_W"] > 0 else "idle")
 
 
@@ -379,8 +402,10 @@ async def test_a_bare_device_id_on_v2_has_no_entries(gs: TestServices, home: Twi
 async def test_v1_reads_a_devices_primary_sensor(gs: TestServices, home: TwinHome) -> None:
     for device in home.site.devices:
         sensor = primary_sensor(device)
-        for params in ({"interval": WHOLE}, {"interval": WHOLE, "resolution": "PT1M",
-                                             "include": "energy", "aggregation": "latest"}):
+        for params in (
+            {"interval": WHOLE},
+            {"interval": WHOLE, "resolution": "PT1M", "include": "energy", "aggregation": "latest"},
+        ):
             v1 = await body_of(gs, home, device.synth_id, 1, **params)
             assert v1 == await body_of(gs, home, sensor, 2, **params), device.kind
             assert v1 == await body_of(gs, home, sensor, 1, **params)  # v1 takes sensors too
@@ -417,8 +442,9 @@ async def test_the_device_read_scope_is_required(gs: TestServices, home: TwinHom
         )
         assert_error(response, 403, "insufficient_scope")
         assert "lunar/device.read" in response.headers["www-authenticate"]
-    reader = await twin_home(gs, seed=6, scope="lunar/device.read", history_start=H0,
-                             until=H0 + timedelta(minutes=5))
+    reader = await twin_home(
+        gs, seed=6, scope="lunar/device.read", history_start=H0, until=H0 + timedelta(minutes=5)
+    )
     ok = await telemetry(gs.http, reader.headers, reader.sensor("battery"), interval=WHOLE)
     assert ok.status_code == 200 and len(ok.json()["entries"]) == 1
     for headers in ({}, {"Authorization": "Bearer not-a-token"}):
@@ -444,12 +470,22 @@ async def test_the_device_read_scope_is_required(gs: TestServices, home: TwinHom
         ({"interval": "2026-06-14T00:00:30Z/PT10000M", "resolution": "PT1M"}, False),  # widened
         ({"interval": "2000-01-01T00:00:00Z/P10000D", "resolution": "PT1H"}, False),
         # local days of the site (Los Angeles), across 27 years of DST changes
-        ({"interval": f"{iso(local_midnight(date(2000, 1, 1)))}/"
-                      f"{iso(local_midnight(date(2000, 1, 1) + timedelta(days=10_000)))}",
-          "resolution": "P1D"}, True),
-        ({"interval": f"{iso(local_midnight(date(2000, 1, 1)))}/"
-                      f"{iso(local_midnight(date(2000, 1, 1) + timedelta(days=10_001)))}",
-          "resolution": "P1D"}, False),
+        (
+            {
+                "interval": f"{iso(local_midnight(date(2000, 1, 1)))}/"
+                f"{iso(local_midnight(date(2000, 1, 1) + timedelta(days=10_000)))}",
+                "resolution": "P1D",
+            },
+            True,
+        ),
+        (
+            {
+                "interval": f"{iso(local_midnight(date(2000, 1, 1)))}/"
+                f"{iso(local_midnight(date(2000, 1, 1) + timedelta(days=10_001)))}",
+                "resolution": "P1D",
+            },
+            False,
+        ),
     ],
 )
 async def test_the_point_limit(
@@ -504,34 +540,39 @@ MALFORMED: list[tuple[dict[str, str], str]] = [
     ({"interval": f"{START}/PT1H", "aggregation": "mean,latest"}, "malformed_aggregation"),
     # several mistakes: the first in the order interval, resolution, include, aggregation
     ({"interval": "garbage", "resolution": "PT2M", "include": "x"}, "malformed_interval"),
-    ({"interval": f"{START}/PT1H", "resolution": "PT2M", "include": "x"},
-     "unsupported_resolution"),
+    ({"interval": f"{START}/PT1H", "resolution": "PT2M", "include": "x"}, "unsupported_resolution"),
     ({"interval": f"{START}/PT1H", "include": "x", "aggregation": "y"}, "malformed_include"),
-    ({"interval": f"{START}/P7D", "resolution": "PT1M", "aggregation": "y"},
-     "malformed_aggregation"),
+    (
+        {"interval": f"{START}/P7D", "resolution": "PT1M", "aggregation": "y"},
+        "malformed_aggregation",
+    ),
 ]
 
 
-@pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize(("params", "code"), MALFORMED, ids=[c for _, c in MALFORMED])
 async def test_malformed_parameters_get_a_clear_400(
-    gs: TestServices, bare_home: TwinHome, version: int, params: dict[str, str], code: str
+    gs: TestServices, bare_home: TwinHome, params: dict[str, str], code: str
 ) -> None:
-    response = await telemetry(
-        gs.http, bare_home.headers, bare_home.sensor("battery"), version, **params
-    )
-    body = assert_error(response, 400, code)
-    assert len(body["message"]) < 300
-    if "P1Y" in params.get("interval", "") or "/P1M" in params.get("interval", ""):
-        assert "years or months" in body["message"]
-    if code == "unsupported_resolution":
-        assert all(r in body["message"] for r in RESOLUTIONS)
+    for version in (1, 2):
+        response = await telemetry(
+            gs.http, bare_home.headers, bare_home.sensor("battery"), version, **params
+        )
+        body = assert_error(response, 400, code)
+        assert len(body["message"]) < 300
+        if "P1Y" in params.get("interval", "") or "/P1M" in params.get("interval", ""):
+            assert "years or months" in body["message"]
+        if code == "unsupported_resolution":
+            assert all(r in body["message"] for r in RESOLUTIONS)
 
 
-async def test_years_and_months_in_a_v1_duration_end(gs: TestServices,
-                                                      bare_home: TwinHome) -> None:
+async def test_years_and_months_in_a_v1_duration_end(gs: TestServices, bare_home: TwinHome) -> None:
     for duration in ("P1M", "P1Y"):
-        response = await telemetry(gs.http, bare_home.headers, bare_home.sensor("battery"), 1,
-                                   interval=f"{duration}/{START}")
+        response = await telemetry(
+            gs.http,
+            bare_home.headers,
+            bare_home.sensor("battery"),
+            1,
+            interval=f"{duration}/{START}",
+        )
         body = assert_error(response, 400, "malformed_interval")
         assert "years or months" in body["message"]

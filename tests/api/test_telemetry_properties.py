@@ -12,11 +12,12 @@ stored data read back through the telemetry API must, at every minute:
   charges; schedule intents likewise; `simple` never charges from nor discharges to the grid;
 
 and every bucket of a random resolution is the mean of its stored raw samples, `latest` its
-last one. Examples: `GRIDSHARE_PROPERTY_EXAMPLES` (default 8) per backend.
+last one. Examples: `GRIDSHARE_PROPERTY_EXAMPLES` (default 12) per backend.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
@@ -44,8 +45,8 @@ from gridshare.twin.timebase import floor_minute, from_minute
 from tests.api.telemetry_support import (
     ENERGY_HALF_ULP,
     POWER_HALF_ULP,
-    Account,
     RESOLUTION_SECONDS,
+    Account,
     TwinHome,
     account,
     column,
@@ -64,7 +65,7 @@ NOW = utc("2026-06-15T12:00:00Z")  # 05:00 in Los Angeles, 13:00 in London, 14:0
 HALF = POWER_HALF_ULP + 1e-9
 WEEK = 10_080
 TEMPLATES = ("hybrid_home", "battery_retrofit", "pv_only")
-EXAMPLES = int(os.environ.get("GRIDSHARE_PROPERTY_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("GRIDSHARE_PROPERTY_EXAMPLES", "12"))
 
 
 @pytest.fixture
@@ -131,7 +132,8 @@ def _command(draw: st.DrawFn, limits: PowerLimits) -> dict[str, Any]:
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
-    template = draw(st.sampled_from(TEMPLATES))
+    # the full home most often: it has every role and every control
+    template = draw(st.sampled_from(TEMPLATES[:1] * 3 + TEMPLATES[1:]))
     scenario = Scenario(
         template=template,
         seed=draw(st.integers(0, 2**31 - 1)),
@@ -148,7 +150,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         edges = [0, *cuts, WEEK]
         scenario.schedule = [
             {"durationMinutes": b - a, "intent": _intent(draw, limits)}
-            for a, b in zip(edges, edges[1:], strict=False)
+            for a, b in itertools.pairwise(edges)
         ]
     if draw(st.booleans()):
         count = draw(st.integers(1, 3))
@@ -173,15 +175,15 @@ async def owner(gs: TestServices) -> Account:
     max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    derandomize=True,
 )
 @given(scenario=scenarios())
 async def test_stored_telemetry_obeys_physics_and_controls(
     gs: TestServices, owner: Account, scenario: Scenario
 ) -> None:
     base = from_minute(floor_minute(gs.services.clock.now()))
-    first, until = base - timedelta(minutes=scenario.before), base + timedelta(
-        minutes=scenario.after
+    first, until = (
+        base - timedelta(minutes=scenario.before),
+        base + timedelta(minutes=scenario.after),
     )
     home = await twin_home(gs, seed=scenario.seed, template=scenario.template, of=owner)
     await set_controls(gs, home, scenario, base)
@@ -192,8 +194,9 @@ async def test_stored_telemetry_obeys_physics_and_controls(
     interval = f"{iso(first)}/{iso(until)}"
     series = {}
     for sensor in home.sensors:
-        got = await entries(gs.http, home.headers, sensor, interval=interval,
-                            resolution="PT1M", include="energy")
+        got = await entries(
+            gs.http, home.headers, sensor, interval=interval, resolution="PT1M", include="energy"
+        )
         assert len(got) == minutes, sensor
         series[sensor] = got
     ts = np.arange(epoch(first), epoch(until), 60)
@@ -207,8 +210,9 @@ async def test_stored_telemetry_obeys_physics_and_controls(
     await check_buckets(gs, home, scenario, interval)
 
 
-async def set_controls(gs: TestServices, home: TwinHome, scenario: Scenario,
-                       base: datetime) -> None:
+async def set_controls(
+    gs: TestServices, home: TwinHome, scenario: Scenario, base: datetime
+) -> None:
     async def put(path: str, body: Any, status: int) -> None:
         response = await gs.http.put(path, json=body, headers=home.headers)
         assert response.status_code == status, (path, body, response.text)
@@ -237,8 +241,9 @@ def role_powers(home: TwinHome, series: dict[str, list[dict[str, Any]]]) -> dict
     return out
 
 
-def check_balance(home: TwinHome, series: dict[str, list[dict[str, Any]]],
-                  flows: dict[str, Any]) -> None:
+def check_balance(
+    home: TwinHome, series: dict[str, list[dict[str, Any]]], flows: dict[str, Any]
+) -> None:
     grid, battery, pv = flows["grid"], flows["battery"], flows["pv"]
     assert np.all(np.abs(grid - (flows["consumption"] + battery + pv)) <= 4 * HALF)
     assert np.all(flows["consumption"] >= 0) and np.all(pv <= 0)
@@ -299,7 +304,7 @@ def check_battery(
         elif command["type"] == "setpoint":
             target = float(command["powerW"])
             assert np.all(b * np.sign(target) >= -HALF) and np.all(np.abs(b) <= abs(target) + HALF)
-            room = (target + pv[window] if hybrid else np.full(b.size, target))
+            room = target + pv[window] if hybrid else np.full(b.size, target)
             exact = free[window] & (np.abs(room) <= rating - 1)
             assert np.all(b[exact] == target), command
         else:  # charge
@@ -362,18 +367,26 @@ def check_counters(series: dict[str, list[dict[str, Any]]]) -> None:
             assert np.all(np.abs(step) <= 2 * ENERGY_HALF_ULP + HALF / 60 + 1e-9), sensor
 
 
-async def check_buckets(gs: TestServices, home: TwinHome, scenario: Scenario,
-                        interval: str) -> None:
+async def check_buckets(
+    gs: TestServices, home: TwinHome, scenario: Scenario, interval: str
+) -> None:
     sensor = home.sensor("battery") if scenario.template != "pv_only" else home.sensor("pv")
     stored = await stored_samples(gs.services.db, sensor)
     for aggregation in ("default", "latest"):
-        got = await entries(gs.http, home.headers, sensor, interval=interval,
-                            resolution=scenario.resolution, aggregation=aggregation,
-                            include="energy")
+        got = await entries(
+            gs.http,
+            home.headers,
+            sensor,
+            interval=interval,
+            resolution=scenario.resolution,
+            aggregation=aggregation,
+            include="energy",
+        )
         starts = stamps(got).tolist()
-        ends = starts[1:] + [int(stored.ts[-1]) + 60]
-        assert sum(len(stored.between(a, b)) for a, b in zip(starts, ends, strict=True)) \
-            == len(stored)
+        ends = [*starts[1:], int(stored.ts[-1]) + 60]
+        assert sum(len(stored.between(a, b)) for a, b in zip(starts, ends, strict=True)) == len(
+            stored
+        )
         step = RESOLUTION_SECONDS.get(scenario.resolution)
         for entry, a, b in zip(got, starts, ends, strict=True):
             part = stored.between(a, b)
@@ -386,4 +399,6 @@ async def check_buckets(gs: TestServices, home: TwinHome, scenario: Scenario,
                 assert abs(entry["power_W"] - float(exact_mean_w(part.power_mw))) <= HALF
             assert entry.get("state") == part.state_word(len(part) - 1)
             dec = part.dec[-1]
-            assert math.isnan(dec) or abs(entry["energy_Wh_decrement"] - dec) <= ENERGY_HALF_ULP
+            assert (
+                math.isnan(dec) or abs(entry["energy_Wh_decrement"] - dec) <= ENERGY_HALF_ULP + 1e-9
+            )

@@ -118,14 +118,17 @@ async def test_overlay_setpoint_discharges_in_its_window_then_the_mode_resumes(
 
     # the window's whole quarter hours read -3 kW at PT15M as well
     quarter = await entries(
-        gs.http, home.headers, home.sensor("battery"),
-        interval=f"{iso(start)}/PT30M", resolution="PT15M",
+        gs.http,
+        home.headers,
+        home.sensor("battery"),
+        interval=f"{iso(start)}/PT30M",
+        resolution="PT15M",
     )
     by_start = {e["timestamp"]: e["power_W"] for e in quarter}
     assert by_start[iso(NOW + timedelta(minutes=15))] == -3000.0
 
 
-async def step(gs: TestServices, home: TwinHome, at: datetime) -> dict[str, float]:
+async def step(gs: TestServices, home: TwinHome, at: datetime) -> dict[str, Any]:
     """Advance the twin by one minute from `at`; that minute's power of each role."""
     assert await gs.services.twin.advance(home.site.site_id, until=at + timedelta(minutes=1))
     out = {}
@@ -179,8 +182,13 @@ async def test_each_change_shows_at_the_next_step(gs: TestServices) -> None:
     assert now["battery"] == -1500.0 and now["state"] == "discharging"
 
     # back to simple, through the inverter's id (it shares the battery's mode)
-    await put(gs, home, f"/api/v2/devices/{home.device('inverter')}/operationMode",
-              {"mode": "SIMPLE"}, 200)
+    await put(
+        gs,
+        home,
+        f"/api/v2/devices/{home.device('inverter')}/operationMode",
+        {"mode": "SIMPLE"},
+        200,
+    )
     t += timedelta(minutes=1)
     now = await step(gs, home, t)
     assert abs(now["battery"] + now["consumption"]) <= 2 * HALF
@@ -229,8 +237,7 @@ async def counterfactual(gs: TestServices, home: TwinHome) -> dict[str, Any]:
     controls = to_site_control(
         stored.site, await gs.services.homes.repo.controls_of_site(home.site.site_id)
     )
-    result = simulate(twin, state, from_minute(state.minute + 1), controls,
-                      gs.services.twin.config)
+    result = simulate(twin, state, from_minute(state.minute + 1), controls, gs.services.twin.config)
     return dict(to_batches(stored.site, twin, result))
 
 
@@ -264,30 +271,43 @@ async def test_daily_buckets_on_dst_days(
 
     interval = f"{iso(first)}/{iso(last)}"
     for aggregation in ("default", "latest"):
-        got = await entries(gs.http, home.headers, sensor, interval=interval, resolution="P1D",
-                            include="energy", aggregation=aggregation)
+        got = await entries(
+            gs.http,
+            home.headers,
+            sensor,
+            interval=interval,
+            resolution="P1D",
+            include="energy",
+            aggregation=aggregation,
+        )
         assert [e["timestamp"] for e in got] == [iso_at(e) for e in edges[:-1]]
         for entry, start, end in zip(got, edges[:-1], edges[1:], strict=True):
             part = stored.between(start, end)
             assert len(part) == (end - start) // 60  # 1,380 / 1,500 samples on the DST day
             if aggregation == "latest":
                 assert entry["power_W"] == round(int(part.power_mw[-1]) / 1000, 1)
-                assert abs(entry["energy_Wh_decrement"] - part.dec[-1]) <= ENERGY_HALF_ULP
+                assert abs(entry["energy_Wh_decrement"] - part.dec[-1]) <= ENERGY_HALF_ULP + 1e-9
             else:
                 assert abs(float(exact_mean_w(part.power_mw)) - entry["power_W"]) <= HALF
                 assert abs(float(np.mean(part.soc_mpct)) / 1000 - entry["soc_percent"]) <= HALF
 
     # the DST day alone, written with its local offsets: one bucket
-    one_day = f"{local_midnight(day, zone).isoformat()}/" \
-              f"{local_midnight(day + timedelta(days=1), zone).isoformat()}"
+    one_day = (
+        f"{local_midnight(day, zone).isoformat()}/"
+        f"{local_midnight(day + timedelta(days=1), zone).isoformat()}"
+    )
     got = await entries(gs.http, home.headers, sensor, interval=one_day, resolution="P1D")
     assert [e["timestamp"] for e in got] == [iso_at(edges[1])]
     hourly = await entries(gs.http, home.headers, sensor, interval=one_day, resolution="PT1H")
     assert len(hourly) == hours
     # at P1D the interval's `P1D` is 24 exact hours: from local midnight it reaches the next day
-    response = await telemetry(gs.http, home.headers, sensor,
-                               interval=f"{local_midnight(day, zone).isoformat()}/P1D",
-                               resolution="P1D")
+    response = await telemetry(
+        gs.http,
+        home.headers,
+        sensor,
+        interval=f"{local_midnight(day, zone).isoformat()}/P1D",
+        resolution="P1D",
+    )
     assert len(response.json()["entries"]) == (1 if hours == 25 else 2)
 
 

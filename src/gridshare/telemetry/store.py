@@ -1,27 +1,44 @@
 """Async storage of telemetry: idempotent batched writes that keep rollups current, and reads
 that answer a query from the coarsest table that can.
 
-Writes: samples are inserted with `ON CONFLICT DO NOTHING ... RETURNING`, and only the rows
-that were really inserted are folded into the rollups with an additive upsert (sums add, the
-`last_*` values move only to a later sample). So re-writing a step after a crash changes
-nothing, two writers commute, and the rollups equal a recomputation from raw rows. The caller
-owns the transaction (`async with engine.begin() as conn:`); samples and rollups commit together.
+Writes: only the samples that are not stored yet are inserted, and only those are folded into
+the rollups with an additive upsert (sums add, the `last_*` values move only to a later
+sample). So re-writing a step after a crash changes nothing, two writers commute, and the
+rollups equal a recomputation from raw rows. The caller owns the transaction (`async with
+engine.begin() as conn:`); samples and rollups commit together. The bulk statements go to the
+driver's own connection inside that transaction (SQLAlchemy's per-row parameter handling cost
+more than the database's work): on PostgreSQL one `INSERT ... SELECT FROM unnest(arrays) ON
+CONFLICT DO NOTHING RETURNING` (exact under concurrent writers) and one array upsert per rollup
+table; on SQLite the write lock is taken first, the rows already stored in each sensor's time
+range are looked up (none, normally), and the rest go in with `executemany`, rollups likewise.
+Rollups are summarised in numpy. Measured: ~400,000 samples/s on SQLite, ~200,000 on
+PostgreSQL, for the twin's backfill (docs/benchmarks.md).
 
-Reads: one sensor, one bounded key range of one table (an index seek on the primary key), then
-the same numpy aggregation as the in-memory path. Raw rows are read only for PT1M and PT5M,
-where the 10,000-point limit caps a query at 50,000 rows.
+Reads: one sensor, one bounded key range of one table (an index seek on the primary key).
+When the table's rows are the query's buckets (a rollup of the query's resolution; raw rows at
+PT1M) they are fetched as they are; otherwise the database merges them into the query's
+buckets (integer sums, and the last source row of each bucket joined back by key: exactly what
+merging in numpy would give) and sends one row per bucket, so a year of daily buckets is 366
+rows instead of 8,760 (or 35,040) Python tuples. Means are then computed in numpy by `finish`,
+the same expression as the in-memory path, so results are bit-for-bit those of aggregating the
+raw samples.
 """
 
+# ruff: noqa: S608 - the SQL below is assembled from constant table and column names and
+# numbered placeholders only; every value is a bound parameter.
 from __future__ import annotations
 
+import functools
+import itertools
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import Table, case, delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from gridshare.telemetry.aggregate import (
     MISSING,
@@ -30,7 +47,6 @@ from gridshare.telemetry.aggregate import (
     SampleBatch,
     finish,
     group_starts,
-    merge_rollups,
     reduce_samples,
     rollup_samples,
 )
@@ -69,21 +85,19 @@ _ROLLUP_COLUMNS: Final = (
 )
 _ROLLUP_SUMS: Final = ("n", "power_sum_mw", "soc_n", "soc_sum_mpct")
 _ROLLUP_LAST: Final = _ROLLUP_COLUMNS[5:]
+_BATCH_FIELDS: Final = tuple(f.name for f in fields(SampleBatch))
+_KEY_FACTOR: Final = 1 << 40
 
 
 def _dialect(db: Db) -> str:
-    if isinstance(db, AsyncSession):
-        return db.get_bind().dialect.name
-    return db.dialect.name
+    name = db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
+    if name not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"telemetry storage supports PostgreSQL and SQLite, not {name}")
+    return name
 
 
 def _insert(db: Db, table: Table) -> postgresql.Insert | sqlite.Insert:
-    name = _dialect(db)
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"telemetry storage supports PostgreSQL and SQLite, not {name}")
+    return postgresql.insert(table) if _dialect(db) == "postgresql" else sqlite.insert(table)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,25 +128,160 @@ async def sensor_keys(db: Db, sensor_ids: Iterable[str], *, create: bool) -> dic
 # writes
 
 
-def _sample_rows(key: int, batch: SampleBatch) -> list[dict[str, Any]]:
-    ts = batch.ts.tolist()
-    power = batch.power_mw.tolist()
-    soc = [None if v == MISSING else v for v in batch.soc_mpct.tolist()]
-    state = [None if v == NO_STATE else v for v in batch.state.tolist()]
-    inc = [None if v != v else v for v in batch.energy_inc_wh.tolist()]
-    dec = [None if v != v else v for v in batch.energy_dec_wh.tolist()]
-    return [
-        {
-            "sensor_key": key,
-            "ts": t,
-            "power_mw": p,
-            "soc_mpct": s,
-            "state": st,
-            "energy_inc_wh": i,
-            "energy_dec_wh": d,
-        }
-        for t, p, s, st, i, d in zip(ts, power, soc, state, inc, dec, strict=True)
-    ]
+def _nullable(values: np.ndarray[Any, Any], missing: np.ndarray[Any, Any]) -> Iterable[Any]:
+    """A column as Python values with None where `missing`; cheap when none or all are."""
+    if not bool(missing.any()):
+        return values.tolist()  # type: ignore[no-any-return]
+    if bool(missing.all()):
+        return itertools.repeat(None, values.size)
+    out: list[Any] = values.tolist()
+    for i in np.flatnonzero(missing).tolist():
+        out[i] = None
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Samples of many sensors as flat columns, sorted by (sensor key, ts), storage units."""
+
+    key: Int64Array
+    batch: SampleBatch
+
+    def __len__(self) -> int:
+        return int(self.key.size)
+
+    def select(self, keep: np.ndarray[Any, np.dtype[np.bool_]]) -> _Rows:
+        b = self.batch
+        return _Rows(
+            self.key[keep],
+            SampleBatch(
+                b.ts[keep],
+                b.power_mw[keep],
+                b.soc_mpct[keep],
+                b.state[keep],
+                b.energy_inc_wh[keep],
+                b.energy_dec_wh[keep],
+            ),
+        )
+
+    def codes(self) -> Int64Array:
+        return _code(self.key, self.batch.ts)
+
+    def columns(self) -> list[Iterable[Any]]:
+        """Driver parameters, one Python column each (None for missing values)."""
+        b = self.batch
+        return [
+            self.key.tolist(),
+            b.ts.tolist(),
+            b.power_mw.tolist(),
+            _nullable(b.soc_mpct, b.soc_mpct == MISSING),
+            _nullable(b.state, b.state == NO_STATE),
+            _nullable(b.energy_inc_wh, np.isnan(b.energy_inc_wh)),
+            _nullable(b.energy_dec_wh, np.isnan(b.energy_dec_wh)),
+        ]
+
+
+def _code(key: Int64Array, ts: Int64Array) -> Int64Array:
+    """One int64 per (sensor key, ts): unique while |ts| < 2^39 s (the year 19391)."""
+    return key * _KEY_FACTOR + ts
+
+
+def _concat(
+    order: Sequence[str], keys: Mapping[str, int], batches: Mapping[str, SampleBatch]
+) -> _Rows:
+    parts = [batches[sid] for sid in order]
+    key = np.concatenate([np.full(len(batches[sid]), keys[sid], np.int64) for sid in order])
+    columns = (np.concatenate([getattr(b, name) for b in parts]) for name in _BATCH_FIELDS)
+    return _Rows(key, SampleBatch(*columns))
+
+
+async def _driver(db: Db) -> Any:
+    """The DB-API driver's own connection (aiosqlite / asyncpg) under `db`'s transaction.
+
+    The bulk paths below talk to it directly: SQLAlchemy's per-row parameter processing costs
+    more than the database's own work on a day of samples. They run after a SQLAlchemy
+    statement in the same transaction (the sensor lookup), so the transaction has begun.
+    """
+    conn = await db.connection() if isinstance(db, AsyncSession) else db
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+_SAMPLE_INSERT: Final = (
+    "INSERT INTO telemetry_sample (sensor_key, ts, power_mw, soc_mpct, state, energy_inc_wh, "
+    "energy_dec_wh) "
+)
+
+
+async def _insert_samples_sqlite(db: Db, rows: _Rows) -> _Rows:
+    """Insert the rows not stored yet; returns them.
+
+    Exact without RETURNING: the first statement takes SQLite's write lock (held to commit; a
+    writer whose snapshot went stale fails with SQLITE_BUSY instead), so the rows found stored
+    by the following range reads are exactly those that conflict, and no other writer can add
+    any before the plain INSERT of the rest.
+    """
+    driver = await _driver(db)
+    await driver.execute("UPDATE telemetry_sensor SET sensor_key = sensor_key WHERE 0")
+    existing = await _existing_sqlite(driver, rows)
+    if existing.size:
+        rows = rows.select(~np.isin(rows.codes(), existing))
+    if len(rows):
+        cursor = await driver.executemany(
+            _SAMPLE_INSERT + "VALUES (?, ?, ?, ?, ?, ?, ?)", zip(*rows.columns(), strict=True)
+        )
+        if cursor.rowcount != len(rows):  # pragma: no cover - impossible under the write lock
+            raise RuntimeError("telemetry rows changed under the SQLite write lock")
+    return rows
+
+
+async def _existing_sqlite(driver: Any, rows: _Rows) -> Int64Array:
+    """Codes (`_code`) of the stored samples in each sensor's time range of `rows`."""
+    starts = group_starts(rows.key)
+    ends = np.append(starts[1:], len(rows)) - 1
+    ranges = list(
+        zip(
+            rows.key[starts].tolist(),
+            rows.batch.ts[starts].tolist(),
+            rows.batch.ts[ends].tolist(),
+            strict=True,
+        )
+    )
+    found: list[int] = []
+    for i in range(0, len(ranges), _CHUNK // 2):
+        part = ranges[i : i + _CHUNK // 2]
+        sql = " UNION ALL ".join(
+            [
+                "SELECT sensor_key, ts FROM telemetry_sample "
+                "WHERE sensor_key = ? AND ts >= ? AND ts <= ?"
+            ]
+            * len(part)
+        )
+        cursor = await driver.execute(sql, [v for r in part for v in r])
+        found += [k * _KEY_FACTOR + t for k, t in await cursor.fetchall()]
+    return np.array(found, dtype=np.int64)
+
+
+_PG_SAMPLE_INSERT: Final = (
+    "WITH ins AS ("
+    + _SAMPLE_INSERT
+    + "SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::smallint[], "
+    "$6::float8[], $7::float8[]) "
+    "ON CONFLICT (sensor_key, ts) DO NOTHING RETURNING sensor_key, ts) "
+    "SELECT count(*), CASE WHEN count(*) < $8 "
+    "THEN array_agg(sensor_key::bigint * 1099511627776 + ts) END FROM ins"
+)
+
+
+async def _insert_samples_postgresql(db: Db, rows: _Rows) -> _Rows:
+    """Insert with ON CONFLICT DO NOTHING in one statement (arrays through `unnest`); returns
+    the rows really inserted, as told by RETURNING: exact under concurrent writers."""
+    driver = await _driver(db)
+    columns = [list(c) for c in rows.columns()]
+    count, codes = await driver.fetchrow(_PG_SAMPLE_INSERT, *columns, len(rows))
+    if count == len(rows):
+        return rows
+    return rows.select(np.isin(rows.codes(), np.array(codes or [], dtype=np.int64)))
 
 
 async def write_samples(db: Db, batches: Mapping[str, SampleBatch]) -> int:
@@ -145,49 +294,33 @@ async def write_samples(db: Db, batches: Mapping[str, SampleBatch]) -> int:
     batches = {sid: batch for sid, batch in batches.items() if len(batch)}
     if not batches:
         return 0
+    dialect = _dialect(db)
     keys = await sensor_keys(db, batches, create=True)
     # Rows go in key order (and rollups below too), so concurrent writers on PostgreSQL take
     # their row locks in the same order and cannot deadlock each other.
     order = sorted(batches, key=keys.__getitem__)
-    rows = [row for sid in order for row in _sample_rows(keys[sid], batches[sid])]
-    stmt = (
-        _insert(db, telemetry_sample)
-        .on_conflict_do_nothing(index_elements=["sensor_key", "ts"])
-        .returning(_S.sensor_key, *(_S[name] for name in _SAMPLE_COLUMNS))
-    )
-    inserted = (await db.execute(stmt, rows)).all()
-    if inserted:
+    rows = _concat(order, keys, batches)
+    if dialect == "postgresql":
+        inserted = await _insert_samples_postgresql(db, rows)
+    else:
+        inserted = await _insert_samples_sqlite(db, rows)
+    if len(inserted):
         await _fold_into_rollups(db, inserted)
     return len(inserted)
 
 
-def _int_column(values: Sequence[Any], missing: int) -> np.ndarray[Any, np.dtype[np.int64]]:
-    return np.array([missing if v is None else v for v in values], dtype=np.int64)
+async def _fold_into_rollups(db: Db, rows: _Rows) -> None:
+    """Summarise the inserted rows per rollup bucket (numpy) and add them, one statement per
+    table. `rows` are sorted by (sensor key, ts)."""
+    for step in ROLLUP_TABLES:
+        bucket = rows.batch.ts // step * step
+        starts = group_starts(rows.key, bucket)
+        rollups = reduce_samples(rows.batch, bucket, starts)
+        await _upsert_rollups(db, step, rows.key[starts], rollups)
 
 
-async def _fold_into_rollups(db: Db, inserted: Sequence[Any]) -> None:
-    key_col, ts_col, power_col, soc_col, state_col, inc_col, dec_col = zip(*inserted, strict=True)
-    keys = np.array(key_col, dtype=np.int64)
-    ts = np.array(ts_col, dtype=np.int64)
-    order = np.lexsort((ts, keys))
-    keys, ts = keys[order], ts[order]
-    batch = SampleBatch(
-        ts,
-        np.array(power_col, dtype=np.int64)[order],
-        _int_column(soc_col, MISSING)[order],
-        _int_column(state_col, NO_STATE).astype(np.int16)[order],
-        np.array(inc_col, dtype=np.float64)[order],
-        np.array(dec_col, dtype=np.float64)[order],
-    )
-    for step, table in ROLLUP_TABLES.items():
-        bucket = ts // step * step
-        starts = group_starts(keys, bucket)
-        rollups = reduce_samples(batch, bucket, starts)
-        await _upsert_rollups(db, table, keys[starts], rollups)
-
-
-def _rollup_rows(keys: Int64Array, r: Rollups) -> list[dict[str, Any]]:
-    columns = (
+def _rollup_columns(keys: Int64Array, r: Rollups) -> list[Iterable[Any]]:
+    return [
         keys.tolist(),
         r.start.tolist(),
         r.n.tolist(),
@@ -196,26 +329,68 @@ def _rollup_rows(keys: Int64Array, r: Rollups) -> list[dict[str, Any]]:
         r.soc_sum.tolist(),
         r.last_ts.tolist(),
         r.last_power.tolist(),
-        [None if v == MISSING else v for v in r.last_soc.tolist()],
-        [None if v == NO_STATE else v for v in r.last_state.tolist()],
-        [None if v != v else v for v in r.last_inc.tolist()],
-        [None if v != v else v for v in r.last_dec.tolist()],
-    )
+        _nullable(r.last_soc, r.last_soc == MISSING),
+        _nullable(r.last_state, r.last_state == NO_STATE),
+        _nullable(r.last_inc, np.isnan(r.last_inc)),
+        _nullable(r.last_dec, np.isnan(r.last_dec)),
+    ]
+
+
+def _rollup_rows(keys: Int64Array, r: Rollups) -> list[dict[str, Any]]:
     names = ("sensor_key", *_ROLLUP_COLUMNS)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    rows = zip(*_rollup_columns(keys, r), strict=True)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-async def _upsert_rollups(db: Db, table: Table, keys: Int64Array, r: Rollups) -> None:
-    ins = _insert(db, table)
-    newer = ins.excluded.last_ts > table.c.last_ts
-    update: dict[str, ColumnElement[Any]] = {
-        name: table.c[name] + ins.excluded[name] for name in _ROLLUP_SUMS
-    }
-    update.update(
-        {name: case((newer, ins.excluded[name]), else_=table.c[name]) for name in _ROLLUP_LAST}
+def _upsert_sql(table: Table, values: str) -> str:
+    """`INSERT ... ON CONFLICT DO UPDATE`: sums add, `last_*` move only to a later sample."""
+    columns = ", ".join(("sensor_key", *_ROLLUP_COLUMNS))
+    sums = [f"{c} = t.{c} + excluded.{c}" for c in _ROLLUP_SUMS]
+    last = [
+        f"{c} = CASE WHEN excluded.last_ts > t.last_ts THEN excluded.{c} ELSE t.{c} END"
+        for c in _ROLLUP_LAST
+    ]
+    return (
+        f"INSERT INTO {table.name} AS t ({columns}) {values} "
+        f"ON CONFLICT (sensor_key, bucket) DO UPDATE SET {', '.join(sums + last)}"
     )
-    stmt = ins.on_conflict_do_update(index_elements=["sensor_key", "bucket"], set_=update)
-    await db.execute(stmt, _rollup_rows(keys, r))
+
+
+_PG_ROLLUP_TYPES: Final = (
+    "int",
+    "bigint",
+    "int",
+    "bigint",
+    "int",
+    "bigint",
+    "bigint",
+    "bigint",
+    "int",
+    "smallint",
+    "float8",
+    "float8",
+)
+_UPSERT_SQL: Final = {
+    ("sqlite", step): _upsert_sql(table, "VALUES (" + ", ".join(["?"] * 12) + ")")
+    for step, table in ROLLUP_TABLES.items()
+} | {
+    ("postgresql", step): _upsert_sql(
+        table,
+        "SELECT * FROM unnest("
+        + ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(_PG_ROLLUP_TYPES))
+        + ")",
+    )
+    for step, table in ROLLUP_TABLES.items()
+}
+
+
+async def _upsert_rollups(db: Db, step: int, keys: Int64Array, r: Rollups) -> None:
+    driver = await _driver(db)
+    columns = _rollup_columns(keys, r)
+    if _dialect(db) == "postgresql":
+        await driver.execute(_UPSERT_SQL["postgresql", step], *(list(c) for c in columns))
+    else:
+        await driver.executemany(_UPSERT_SQL["sqlite", step], zip(*columns, strict=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,62 +436,209 @@ async def _read_samples(
     )
 
 
-async def _read_rollups(db: Db, table: Table, key: int, start_s: int, end_s: int) -> Rollups:
-    c = table.c
-    stmt = (
-        select(
-            c.bucket,
-            c.n,
-            c.power_sum_mw,
-            c.soc_n,
-            c.soc_sum_mpct,
-            c.last_ts,
-            c.last_power_mw,
-            func.coalesce(c.last_soc_mpct, MISSING),
-            func.coalesce(c.last_state, NO_STATE),
-            c.last_energy_inc_wh,
-            c.last_energy_dec_wh,
-        )
-        .where(c.sensor_key == key, c.bucket >= start_s, c.bucket < end_s)
-        .order_by(c.bucket)
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """A table read as rollup rows: its time column and each rollup field's expression, as a
+    group aggregate (`sums`) and for the last row of a group (`last`)."""
+
+    table: str
+    time: str
+    sums: tuple[str, str, str, str]  # n, power_sum, soc_n, soc_sum
+    last: tuple[str, ...]  # last_ts, last_power, last_soc, last_state, last_inc, last_dec
+
+
+_RAW: Final = _Source(
+    "telemetry_sample",
+    "ts",
+    ("count(*)", "sum(power_mw)", "count(soc_mpct)", "coalesce(sum(soc_mpct), 0)"),
+    ("ts", "power_mw", "soc_mpct", "state", "energy_inc_wh", "energy_dec_wh"),
+)
+_ROLLUP_SOURCES: Final = {
+    step: _Source(
+        table.name,
+        "bucket",
+        ("sum(n)", "sum(power_sum_mw)", "sum(soc_n)", "sum(soc_sum_mpct)"),
+        _ROLLUP_LAST,
     )
-    rows = (await db.execute(stmt)).all()
+    for step, table in ROLLUP_TABLES.items()
+}
+
+
+def _placeholder(dialect: str, n: int) -> str:
+    """Numbered parameter `n` (from 1): `$n` for asyncpg, `?n` for SQLite."""
+    return f"${n}" if dialect == "postgresql" else f"?{n}"
+
+
+def _key_sql(dialect: str, by_id: bool) -> str:
+    """Parameter 1 as the sensor key: the key itself, or looked up from the sensor's synthId
+    (a constant subquery: one statement answers a query, no separate key lookup)."""
+    p1 = _placeholder(dialect, 1)
+    return f"(SELECT sensor_key FROM telemetry_sensor WHERE sensor_id = {p1})" if by_id else p1
+
+
+def _grouped_sql(
+    source: _Source, dialect: str, grid: BucketGrid, key: str
+) -> tuple[str, list[Any]]:
+    """One row per grid bucket with data, computed by the database: integer sums (exact) and
+    the bucket's last source row (the one at its greatest time, joined back by key).
+
+    Uniform grids group by `time - time % step`; local-day grids by the bucket each time falls
+    in: PostgreSQL's `width_bucket` over the array of bucket starts, SQLite a join with the
+    bucket edges passed as one JSON parameter (an index seek per bucket). Either way the rows
+    are what `merge_rollups` / `rollup_samples` compute from the source rows, without turning
+    every source row into Python objects. Parameter 1 is the sensor key, 2 and 3 the grid's start
+    and end; the returned parameters (from 2) follow it.
+    """
+    pg = dialect == "postgresql"
+    p = functools.partial(_placeholder, dialect)
+    cast = "::bigint" if pg else ""
+    sums = ", ".join(f"{expr}{cast} AS s{i}" for i, expr in enumerate(source.sums))
+    last = ", ".join(f"r.{c}" for c in source.last)
+    t, table = source.time, source.table
+    params: list[Any] = [grid.start_s, grid.end_s]
+    prefix = ""
+
+    def in_range(alias: str = "") -> str:
+        return f"{alias}sensor_key = {key} AND {alias}{t} >= {p(2)} AND {alias}{t} < {p(3)}"
+
+    if grid.step is not None:
+        inner = (
+            f"SELECT {t} - {t} % {int(grid.step)} AS b, {sums}, max({t}) AS lt "
+            f"FROM {table} WHERE {in_range()} GROUP BY 1"
+        )
+    elif pg:
+        params.append(grid.edges[:-1].tolist())
+        inner = (
+            f"SELECT ({p(4)}::bigint[])[width_bucket({t}, {p(4)}::bigint[])] AS b, {sums}, "
+            f"max({t}) AS lt FROM {table} WHERE {in_range()} "
+            f"GROUP BY width_bucket({t}, {p(4)}::bigint[])"
+        )
+    else:
+        # one parameter (a JSON array of [start, end] pairs) whatever the number of days;
+        # MATERIALIZED, or the JSON would be re-read for every joined row
+        pairs = np.column_stack((grid.edges[:-1], grid.edges[1:])).tolist()
+        params.append(json.dumps(pairs, separators=(",", ":")))
+        prefix = (
+            "WITH e(lo, hi) AS MATERIALIZED (SELECT json_extract(value, '$[0]'), "
+            f"json_extract(value, '$[1]') FROM json_each({p(4)})) "
+        )
+        inner = (
+            f"SELECT e.lo AS b, {sums}, max(s.{t}) AS lt FROM e "
+            f"JOIN {table} s ON s.sensor_key = {key} AND s.{t} >= e.lo AND s.{t} < e.hi "
+            "GROUP BY e.lo"
+        )
+    sql = prefix + (
+        f"SELECT g.b, g.s0, g.s1, g.s2, g.s3, {last} FROM ({inner}) AS g "
+        f"JOIN {table} r ON {in_range('r.')} AND r.{t} = g.lt ORDER BY g.b"
+    )
+    return sql, params
+
+
+def _direct_sql(source: _Source, dialect: str, key: str) -> str:
+    """Rollup rows as they are stored (when their buckets are the grid's)."""
+    p = functools.partial(_placeholder, dialect)
+    columns = ", ".join(("bucket", *_ROLLUP_SUMS, *source.last))
+    return (
+        f"SELECT {columns} FROM {source.table} "
+        f"WHERE sensor_key = {key} AND bucket >= {p(2)} AND bucket < {p(3)} ORDER BY bucket"
+    )
+
+
+def _optional_int(col: Sequence[Any], missing: int) -> Int64Array:
+    """Integers with NULL (None) as `missing`."""
+    if None not in col:
+        return np.array(col, dtype=np.int64)
+    return np.array([missing if v is None else v for v in col], dtype=np.int64)
+
+
+def _rollups_from_rows(rows: Sequence[Sequence[Any]]) -> Rollups:
+    """Rollups from driver rows (bucket, 4 sums, 6 last values), NULL meaning missing."""
     if not rows:
         return Rollups.empty()
     cols = list(zip(*rows, strict=True))
-    i64 = [np.array(col, dtype=np.int64) for col in cols[:8]]
+    ints = [np.array(col, dtype=np.int64) for col in cols[:7]]
+
     return Rollups(
-        i64[0],
-        i64[1],
-        i64[2],
-        i64[3],
-        i64[4],
-        i64[5],
-        i64[6],
-        i64[7],
-        np.array(cols[8], dtype=np.int16),
-        np.array(cols[9], dtype=np.float64),
+        ints[0],
+        ints[1],
+        ints[2],
+        ints[3],
+        ints[4],
+        ints[5],
+        ints[6],
+        _optional_int(cols[7], MISSING),
+        _optional_int(cols[8], NO_STATE).astype(np.int16),
+        np.array(cols[9], dtype=np.float64),  # None -> NaN
         np.array(cols[10], dtype=np.float64),
     )
 
 
+def _raw_sql(dialect: str, key: str) -> str:
+    """Raw samples in time order (for grids as fine as the samples)."""
+    p = functools.partial(_placeholder, dialect)
+    return (
+        "SELECT ts, power_mw, soc_mpct, state, energy_inc_wh, energy_dec_wh "
+        f"FROM telemetry_sample WHERE sensor_key = {key} AND ts >= {p(2)} AND ts < {p(3)} "
+        "ORDER BY ts"
+    )
+
+
+def _batch_from_rows(rows: Sequence[Sequence[Any]]) -> SampleBatch:
+    if not rows:
+        return SampleBatch.empty()
+    ts, power, soc, state, inc, dec = zip(*rows, strict=True)
+    return SampleBatch(
+        np.array(ts, dtype=np.int64),
+        np.array(power, dtype=np.int64),
+        _optional_int(soc, MISSING),
+        _optional_int(state, NO_STATE).astype(np.int16),
+        np.array(inc, dtype=np.float64),  # None -> NaN
+        np.array(dec, dtype=np.float64),
+    )
+
+
+async def _fetch(db: Db, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+    """Rows of a query through the driver (tuples from SQLite, records from asyncpg)."""
+    driver = await _driver(db)
+    if _dialect(db) == "postgresql":
+        rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *params)
+        return rows
+    cursor = await driver.execute(sql, list(params))
+    rows = await cursor.fetchall()
+    return rows
+
+
 async def read_bucket_rollups(db: Db, sensor_key: int, grid: BucketGrid) -> Rollups:
-    """Rollups of one sensor over `grid`, from the coarsest table that nests in it."""
+    """Rollups of one sensor over `grid`, from the coarsest table that nests in it.
+
+    Rows are read as they are stored when they are about as many as the grid's buckets (a
+    rollup table whose buckets are the grid's; raw samples at PT1M), else merged into grid
+    buckets by the database, which sends one row per bucket with data.
+    """
+    return await _read_buckets(db, sensor_key, grid)
+
+
+async def _read_buckets(db: Db, sensor: int | str, grid: BucketGrid) -> Rollups:
+    """`read_bucket_rollups` for a sensor key, or a synthId (unknown: no rows)."""
+    dialect = _dialect(db)
+    key = _key_sql(dialect, by_id=isinstance(sensor, str))
     step = choose_rollup(grid)
-    if step is None:
-        batch = await _read_samples(db, sensor_key, grid.start_s, grid.end_s)
-        return rollup_samples(batch, grid)
-    fine = await _read_rollups(db, ROLLUP_TABLES[step], sensor_key, grid.start_s, grid.end_s)
-    return merge_rollups(fine, grid, fine_step=step)
+    bounds = [sensor, grid.start_s, grid.end_s]
+    if step is None and grid.step is not None and grid.step <= 60:
+        rows = await _fetch(db, _raw_sql(dialect, key), bounds)
+        return rollup_samples(_batch_from_rows(rows), grid)
+    source = _RAW if step is None else _ROLLUP_SOURCES[step]
+    if step is not None and grid.step == step:
+        rows = await _fetch(db, _direct_sql(source, dialect, key), bounds)
+    else:
+        sql, params = _grouped_sql(source, dialect, grid, key)
+        rows = await _fetch(db, sql, [sensor, *params])
+    return _rollups_from_rows(rows)
 
 
 async def query_telemetry(db: Db, sensor_id: str, query: TelemetryQuery) -> Aggregated:
     """Bucket values of one sensor for a parsed query; an unknown sensor has no entries."""
-    keys = await sensor_keys(db, [sensor_id], create=False)
-    if sensor_id not in keys:
-        return finish(Rollups.empty(), query.aggregation)
-    rollups = await read_bucket_rollups(db, keys[sensor_id], query.grid)
-    return finish(rollups, query.aggregation)
+    return finish(await _read_buckets(db, sensor_id, query.grid), query.aggregation)
 
 
 async def telemetry_json(db: Db, sensor_id: str, query: TelemetryQuery) -> bytes:
