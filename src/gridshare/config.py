@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     twin_backfill_days: float = 30.0
     #: Advance every site's twin each minute while the server runs (and catch up at start).
     twin_live: bool = True
+    #: Days of raw 1-minute samples to keep (0 = forever). Rollups (15 min, 1 h) are kept, so
+    #: PT15M and coarser queries still answer older ranges; PT1M/PT5M come back empty there.
+    telemetry_raw_retention_days: float = 0.0
 
     def resolved_issuer(self) -> str:
         if self.issuer:

@@ -70,5 +70,11 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
         limits=RateLimits(settings.redis_url),
         homes=HomesService(db, repo, clock),
-        twin=TwinRunner(db, repo, clock, backfill_days=settings.twin_backfill_days),
+        twin=TwinRunner(
+            db,
+            repo,
+            clock,
+            backfill_days=settings.twin_backfill_days,
+            raw_retention_days=settings.telemetry_raw_retention_days,
+        ),
     )

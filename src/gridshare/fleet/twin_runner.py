@@ -26,6 +26,7 @@ from gridshare.storage.db import Database
 from gridshare.storage.homes import HomesRepository
 from gridshare.storage.models import TwinStateRow
 from gridshare.telemetry import SampleBatch
+from gridshare.telemetry.retention import prune_raw_samples
 from gridshare.telemetry.store import write_samples
 from gridshare.twin import (
     SimResult,
@@ -55,12 +56,15 @@ class TwinRunner:
         clock: Clock,
         config: TwinConfig | None = None,
         backfill_days: float = 30.0,
+        raw_retention_days: float = 0.0,
     ) -> None:
         self.db = db
         self.repo = repo
         self.clock = clock
         self.config = config or TwinConfig()
         self.backfill = timedelta(days=backfill_days)
+        self.raw_retention = timedelta(days=raw_retention_days) if raw_retention_days else None
+        self._pruned_at = float("-inf")
 
     async def start_site(self, site_id: str, history_start: datetime | None = None) -> None:
         """Give a new site its twin state, `backfill_days` in the past unless told otherwise."""
@@ -155,10 +159,21 @@ class TwinRunner:
                 log.exception("twin of site %s failed to advance", site_id)
         return written
 
+    async def prune(self) -> int:
+        """Apply the raw-sample retention (at most hourly; a no-op when retention is off)."""
+        if self.raw_retention is None or self.clock.time() - self._pruned_at < 3600:
+            return 0
+        before = int((self.clock.now() - self.raw_retention).timestamp())
+        async with self.db.write() as session:
+            deleted = await prune_raw_samples(session, before)
+        self._pruned_at = self.clock.time()
+        return deleted
+
     async def run_forever(self, interval_seconds: float = 60.0) -> None:
         """Catch every site up, then advance them each minute, until cancelled."""
         while True:
             await self.advance_all()
+            await self.prune()
             now = self.clock.time()
             await asyncio.sleep(interval_seconds - now % interval_seconds + 0.5)
 
