@@ -284,32 +284,31 @@ def test_telemetry_command_input_errors(monkeypatch: pytest.MonkeyPatch) -> None
     assert "unsupported resolution" in bad_resolution.stderr
 
 
-def test_plot_draws_power_and_soc_when_matplotlib_is_there(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """matplotlib is not a dependency; with a stand-in module the --plot path draws power and
-    state of charge and saves the PNG."""
-    from datetime import UTC, datetime
-    from unittest.mock import MagicMock
+def test_plot_draws_power_and_soc_with_matplotlib(tmp_path: Path) -> None:
+    """matplotlib is optional (the `plot` extra; the test extra installs it): --plot renders a
+    real PNG with power and state of charge."""
+    from datetime import UTC, datetime, timedelta
 
+    pytest.importorskip("matplotlib")
     from gridshare.cli import partner
     from gridshare.client import TelemetryEntry, TelemetrySeries
 
-    fake = MagicMock()
-    fig, ax = MagicMock(), MagicMock()
-    fake.pyplot.subplots.return_value = (fig, ax)
-    monkeypatch.setitem(sys.modules, "matplotlib", fake)
-    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", fake.pyplot)
     plt = partner._require_matplotlib()
-    fake.use.assert_called_once_with("Agg")
     start = datetime(2026, 1, 1, tzinfo=UTC)
+    entries = [
+        TelemetryEntry(
+            timestamp=start + timedelta(minutes=15 * i),
+            power_w=1000.0 * ((i % 8) - 4),
+            soc_percent=20.0 + i,
+        )
+        for i in range(48)
+    ]
     series = TelemetrySeries(
-        synth_id="x__bb_agg",
-        resolution="PT15M",
-        start=start,
-        end=start,
-        entries=[TelemetryEntry(timestamp=start, power_w=1.0, soc_percent=50.0)],
+        synth_id="x__bb_agg", resolution="PT15M", start=start, end=start, entries=entries
     )
-    partner._plot(plt, series, tmp_path / "out.png")
-    fig.savefig.assert_called_once_with(tmp_path / "out.png", dpi=120)
-    ax.twinx.assert_called_once()
+    out = tmp_path / "out.png"
+    partner._plot(plt, series, out)
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (11 * 120, 4 * 120)
