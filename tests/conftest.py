@@ -26,6 +26,7 @@ from gridshare.config import Settings
 from gridshare.services import Services
 from gridshare.storage import migrate
 from gridshare.storage.db import Database
+from tests.e2e.live import LiveServer
 from tests.support import TestServices
 
 PG_ADMIN_DSN = os.environ.get("GRIDSHARE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -179,3 +180,14 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def gs(services: Services, http: httpx.AsyncClient) -> TestServices:
     return TestServices(services, http)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The real app under uvicorn on 127.0.0.1 (a free port), one per test, on each backend; its
+    `issuer` is its real base URL (end-to-end and browser tests)."""
+    server = LiveServer.start(settings)
+    try:
+        yield server
+    finally:
+        server.stop()
