@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pytest
+import redis.asyncio
 
 from gridshare.auth.clients import ClientOptions
 from gridshare.auth.pkce import s256
@@ -19,6 +22,22 @@ from gridshare.services import Services
 PASSWORD = "correct horse battery"
 REDIRECT = "https://partner.example/callback"
 ALL_API = "lunar/device.read lunar/device.write lunar/plan.read lunar/plan.write"
+REDIS_URL = os.environ.get("GRIDSHARE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+async def require_redis() -> str:
+    """The test Redis URL; skips the test when Redis is down, or fails it where CI requires
+    Redis (GRIDSHARE_REQUIRE_REDIS=1)."""
+    client = redis.asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+        return REDIS_URL
+    except (OSError, redis.RedisError):
+        if os.environ.get("GRIDSHARE_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis is required (GRIDSHARE_REQUIRE_REDIS=1) but {REDIS_URL} is down")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    finally:
+        await client.aclose()
 
 
 @dataclass

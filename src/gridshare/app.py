@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             async with running(services.twin, enabled=settings.twin_live):
                 yield
         finally:
+            await services.aclose()
             await db.dispose()
 
     app = FastAPI(

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     client_auth_failures_per_minute: int = 20
     #: Customer API requests per access token per minute.
     api_rate_per_minute: int = 600
+    #: How long a process may trust that a token family it found live is still live, when no
+    #: revocation was announced meanwhile (0 = ask the database on every call). Revocations
+    #: through this process, or any process sharing `redis_url`, end that trust at once; the
+    #: bound covers the rest (the admin CLI, other processes without Redis).
+    token_status_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     #: History a new site starts with (the twin simulates it at creation), in days.
     twin_backfill_days: float = 30.0

@@ -12,6 +12,7 @@ from gridshare.auth.clients import ClientService
 from gridshare.auth.grants import GrantService
 from gridshare.auth.keys import KeyStore
 from gridshare.auth.passwords import Passwords
+from gridshare.auth.revocation import RevocationFeed, revocation_feed
 from gridshare.auth.secret_key import load_secret_key
 from gridshare.auth.sessions import SessionService
 from gridshare.auth.tokens import TokenService
@@ -38,8 +39,13 @@ class Services:
     grants: GrantService
     sessions: SessionService
     limits: RateLimits
+    revocations: RevocationFeed
     homes: HomesService
     twin: TwinRunner
+
+    async def aclose(self) -> None:
+        """Release what the services hold besides the database (its owner disposes of it)."""
+        await self.revocations.aclose()
 
 
 async def build_services(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
@@ -55,20 +61,29 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         settings.password_hash_concurrency,
     )
     repo = HomesRepository(db)
+    feed = revocation_feed(settings.redis_url)
     return Services(
         settings=settings,
         clock=clock,
         db=db,
         issuer=issuer,
         keys=keys,
-        tokens=TokenService(db, keys, clock, issuer),
-        clients=ClientService(db, clock, hmac_key),
+        tokens=TokenService(
+            db,
+            keys,
+            clock,
+            issuer,
+            feed=feed,
+            status_cache_seconds=settings.token_status_cache_seconds,
+        ),
+        clients=ClientService(db, clock, hmac_key, feed),
         users=UserService(
             db, clock, passwords, settings.lockout_threshold, settings.lockout_max_seconds
         ),
-        grants=GrantService(db, clock, settings.code_ttl_seconds),
+        grants=GrantService(db, clock, settings.code_ttl_seconds, feed),
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
         limits=RateLimits(settings.redis_url),
+        revocations=feed,
         homes=HomesService(db, repo, clock),
         twin=TwinRunner(
             db,

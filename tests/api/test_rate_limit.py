@@ -5,11 +5,8 @@ with Retry-After beyond the limit, and, with Redis, one counter shared by every 
 from __future__ import annotations
 
 import asyncio
-import os
 
 import httpx
-import pytest
-import redis.asyncio
 
 from gridshare.clock import Clock
 from gridshare.config import Settings
@@ -19,9 +16,9 @@ from tests.api.homes_support import (
     running_app,
     token_for,
 )
+from tests.support import require_redis
 
 LIMIT = 3
-REDIS_URL = os.environ.get("GRIDSHARE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def _limited(settings: Settings, **extra: object) -> Settings:
@@ -109,22 +106,8 @@ async def test_rejected_calls_are_not_counted_before_authentication(settings: Se
         _check_headers(response.headers, remaining=LIMIT - 1)
 
 
-async def _redis_reachable() -> bool:
-    client = redis.asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        return bool(await client.ping())
-    except (OSError, redis.RedisError):
-        return False
-    finally:
-        await client.aclose()
-
-
 async def test_two_app_instances_share_the_counter_through_redis(settings: Settings) -> None:
-    if not await _redis_reachable():
-        if os.environ.get("GRIDSHARE_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis is required (GRIDSHARE_REQUIRE_REDIS=1) but {REDIS_URL} is down")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
-    shared = _limited(settings, redis_url=REDIS_URL)
+    shared = _limited(settings, redis_url=await require_redis())
     async with running_app(shared, Clock(), client="203.0.113.21") as (_, one):
         home = await make_home(one)
         async with running_app(shared, Clock(), client="203.0.113.22") as (_, two):

@@ -18,6 +18,7 @@ from gridshare.auth import redirects
 from gridshare.auth.digests import constant_time_equal, hmac_hex, new_client_id, random_token
 from gridshare.auth.errors import InvalidClient, InvalidRequest
 from gridshare.auth.params import ParamError, Params
+from gridshare.auth.revocation import LocalFeed, RevocationFeed
 from gridshare.auth.scopes import ALL_SCOPES, DEFAULT_CLIENT_SCOPES
 from gridshare.clock import Clock
 from gridshare.storage.db import Database
@@ -78,10 +79,14 @@ def _validate(opts: ClientOptions) -> None:
 
 
 class ClientService:
-    def __init__(self, db: Database, clock: Clock, hmac_key: bytes) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, hmac_key: bytes, feed: RevocationFeed | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.hmac_key = hmac_key
+        #: Told when a client is disabled: its tokens stop working at once.
+        self.feed: RevocationFeed = feed or LocalFeed()
         # Compared against when the client is unknown, so that path costs the same.
         self._dummy_hmac = hmac_hex(hmac_key, random_token())
 
@@ -146,6 +151,8 @@ class ClientService:
             result = await session.execute(
                 update(Client).where(Client.client_id == client_id).values(disabled=disabled)
             )
+        if disabled:
+            await self.feed.bump()
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def add_redirect_uri(self, client_id: str, uri: str) -> None:

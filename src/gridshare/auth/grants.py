@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridshare.auth import pkce
 from gridshare.auth.digests import random_token, sha256_hex
 from gridshare.auth.errors import InvalidGrant, InvalidRequest
+from gridshare.auth.revocation import LocalFeed, RevocationFeed
 from gridshare.clock import Clock
 from gridshare.storage.db import Database
 from gridshare.storage.models import (
@@ -48,10 +49,14 @@ class Connection:
 
 
 class GrantService:
-    def __init__(self, db: Database, clock: Clock, code_ttl: int) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, code_ttl: int, feed: RevocationFeed | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.code_ttl = timedelta(seconds=code_ttl)
+        #: Told after every committed revocation, so verifiers drop what they remember.
+        self.feed: RevocationFeed = feed or LocalFeed()
 
     # -- consent ---------------------------------------------------------------------------
 
@@ -122,6 +127,7 @@ class GrantService:
                 .where(TokenFamily.grant_id == grant_id, TokenFamily.revoked_at.is_(None))
                 .values(revoked_at=now, revoked_reason="grant_revoked")
             )
+        await self.feed.bump()
         return True
 
     # -- authorization codes -----------------------------------------------------------------
@@ -202,6 +208,7 @@ class GrantService:
                 grant.last_used_at = now
                 return Issued(user, family, refresh)
         assert replayed
+        await self.feed.bump()
         raise InvalidGrant("authorization code has already been used")
 
     @staticmethod
@@ -267,6 +274,7 @@ class GrantService:
             if not reused:
                 grant.last_used_at = now
                 return Issued(user, family, new_token)
+        await self.feed.bump()
         raise InvalidGrant("refresh token has been revoked")
 
     async def _rotate(self, session: AsyncSession, family: TokenFamily, now: datetime) -> str:
@@ -295,6 +303,7 @@ class GrantService:
             if family is None or family.client_id != client.client_id:
                 return
             await self._revoke_family(session, family.id, "revoked_by_client", now)
+        await self.feed.bump()
 
     @staticmethod
     async def _revoke_family(

@@ -2,7 +2,9 @@
 
 Verification is written for the resource server's threat model (security bar point 9): only
 RS256, only our keys by `kid`, no keys or key URLs embedded in the header, exact issuer, the
-right `token_use`, expiry with at most 60 s leeway, and the token's family not revoked.
+right `token_use`, expiry with at most 60 s leeway, and the token's family not revoked (asked
+of the database, or of a short per-process memory that every revocation empties: see
+`gridshare.auth.revocation`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from joserfc.errors import JoseError
 from sqlalchemy import select, update
 
 from gridshare.auth.keys import KeyStore
+from gridshare.auth.revocation import (
+    FamilyStatus,
+    FamilyStatusCache,
+    LocalFeed,
+    RevocationFeed,
+)
 from gridshare.clock import Clock
 from gridshare.storage.db import Database
 from gridshare.storage.models import Client, Grant, TokenFamily, User
@@ -56,11 +64,22 @@ def at_hash(access_token: str) -> str:
 
 
 class TokenService:
-    def __init__(self, db: Database, keys: KeyStore, clock: Clock, issuer: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keys: KeyStore,
+        clock: Clock,
+        issuer: str,
+        *,
+        feed: RevocationFeed | None = None,
+        status_cache_seconds: float = 0.0,
+    ) -> None:
         self.db = db
         self.keys = keys
         self.clock = clock
         self.issuer = issuer
+        self.feed: RevocationFeed = feed or LocalFeed()
+        self.families = FamilyStatusCache(status_cache_seconds)
 
     async def _sign(self, use: str, claims: dict[str, Any]) -> str:
         key = await self.keys.signing_key(use)
@@ -177,6 +196,23 @@ class TokenService:
         return dict(decoded.claims)
 
     async def _check_not_revoked(self, origin_jti: str, client_id: str) -> str:
+        generation = await self.feed.generation()
+        checked_at = self.clock.time()
+        status = self.families.get(origin_jti, generation, checked_at)
+        if status is None:
+            status = await self._load_family(origin_jti, generation, checked_at)
+        if status.client_id != client_id:
+            raise InvalidToken("token has been revoked")
+        now = self.clock.now()
+        if status.last_used is None or now - status.last_used > _LAST_USED_PRECISION:
+            await self._touch_grant(status.grant_id, now)
+            status.last_used = now
+        return status.grant_id
+
+    async def _load_family(
+        self, origin_jti: str, generation: int | None, checked_at: float
+    ) -> FamilyStatus:
+        """The family's status from the database; remembered only if live."""
         async with self.db.read() as session:
             row = (
                 await session.execute(
@@ -198,12 +234,10 @@ class TokenService:
         family_revoked, grant_id, family_client, disabled, grant_revoked, last_used = row
         if family_revoked is not None or grant_revoked is not None or disabled:
             raise InvalidToken("token has been revoked")
-        if family_client != client_id:
-            raise InvalidToken("token has been revoked")
-        now = self.clock.now()
-        if last_used is None or now - last_used > _LAST_USED_PRECISION:
-            await self._touch_grant(grant_id, now)
-        return str(grant_id)
+        status = FamilyStatus(str(grant_id), family_client, last_used, checked_at, generation or 0)
+        if generation is not None:
+            self.families.put(origin_jti, status)
+        return status
 
     async def _touch_grant(self, grant_id: str, now: datetime) -> None:
         async with self.db.write() as session:

@@ -65,7 +65,10 @@ def _run(
         try:
             await migrate.upgrade(db)
             services = await build_services(settings, db)
-            return await work(services)
+            try:
+                return await work(services)
+            finally:
+                await services.aclose()
         finally:
             await db.dispose()
 
