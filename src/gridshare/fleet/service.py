@@ -31,7 +31,12 @@ from gridshare.homes.plans import (
     validate_schedule,
 )
 from gridshare.homes.sites import Site
-from gridshare.homes.topology import SynthTarget, resolve_synth_id, split_sensor_id
+from gridshare.homes.topology import (
+    SynthTarget,
+    primary_sensor,
+    resolve_synth_id,
+    split_sensor_id,
+)
 from gridshare.storage.db import Database
 from gridshare.storage.homes import HomesRepository, StoredSite, audit_event
 from gridshare.storage.models import Client, DeviceControl, Grant
@@ -71,11 +76,29 @@ class Located:
         return self.stored.site
 
 
+@dataclass(frozen=True)
+class TelemetrySource:
+    """A synthId as telemetry reads it: the site's zone (for P1D days) and, when the id names
+    a device rather than a sensor, the device's primary sensor (what v1 reads for it)."""
+
+    time_zone: str
+    device_primary_sensor: str | None
+    learnt_at: float
+
+
+#: Remembered telemetry sources per process, and for how long. Sites never move, change zone
+#: or change hands today; the time bound keeps a future change of that kind from being wrong for
+#: long in a process that did not make it.
+MAX_SOURCES = 100_000
+SOURCE_TTL_SECONDS = 300.0
+
+
 class HomesService:
     def __init__(self, db: Database, repo: HomesRepository, clock: Clock) -> None:
         self.db = db
         self.repo = repo
         self.clock = clock
+        self._sources: dict[tuple[str, str], TelemetrySource] = {}
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -97,16 +120,39 @@ class HomesService:
         """Resolve a device or sensor id on one of the caller's sites."""
         if not _storable(synth_id):
             raise NotFound("device")
-        site_id = await self.repo.site_of_device(synth_id, caller.user_id)
-        if site_id is None and (parts := split_sensor_id(synth_id)) is not None:
-            site_id = await self.repo.site_of_device(parts[0], caller.user_id)
-        if site_id is None:
-            raise NotFound("device")
-        stored = await self.repo.load_site(site_id, owner_id=caller.user_id)
+        candidates = [synth_id]
+        if (parts := split_sensor_id(synth_id)) is not None:
+            candidates.append(parts[0])
+        stored = await self.repo.site_with_device(candidates, caller.user_id)
         target = resolve_synth_id(stored.site, synth_id) if stored else None
         if stored is None or target is None:
             raise NotFound("device")
         return Located(stored, target)
+
+    async def telemetry_source(self, caller: Caller, synth_id: str) -> TelemetrySource:
+        """What a telemetry read of `synth_id` needs, remembered per homeowner and id.
+
+        Telemetry is the hot read path; what it needs of the site (time zone, whether the id is
+        a device and its primary sensor) is fixed when the site is created, so unlike device
+        names it can be remembered. Only ids found on the caller's own site are remembered,
+        under the caller's id: another homeowner's lookup never hits the entry.
+        """
+        key = (caller.user_id, synth_id)
+        source = self._sources.get(key)
+        if source is not None and self.clock.time() - source.learnt_at < SOURCE_TTL_SECONDS:
+            return source
+        located = await self.locate(caller, synth_id)
+        device = located.target.device if located.target.kind == "device" else None
+        source = TelemetrySource(
+            located.site.time_zone,
+            primary_sensor(device) if device is not None else None,
+            self.clock.time(),
+        )
+        self._sources.pop(key, None)
+        while len(self._sources) >= MAX_SOURCES:
+            del self._sources[next(iter(self._sources))]
+        self._sources[key] = source
+        return source
 
     async def device(self, caller: Caller, synth_id: str) -> dict[str, Any]:
         located = await self.locate(caller, synth_id)

@@ -7,12 +7,12 @@ partner is scoped by owner at the query, so another homeowner's rows are never l
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -145,16 +145,32 @@ class HomesRepository:
 
     async def load_site(self, site_id: str, owner_id: str | None = None) -> StoredSite | None:
         """The site, or None if it does not exist or (when `owner_id` is given) is not theirs."""
+        query = select(SiteRow).where(SiteRow.site_id == site_id)
+        if owner_id is not None:
+            query = query.where(SiteRow.owner_id == owner_id)
+        return await self._load(query)
+
+    async def site_with_device(self, device_ids: Sequence[str], owner_id: str) -> StoredSite | None:
+        """The owner's site holding any of `device_ids` (a device id, or the device part of a
+        sensor id), read in one transaction: the site row by a subquery, then its devices."""
+        holder = (
+            select(DeviceRow.site_id)
+            .where(DeviceRow.synth_id.in_(list(device_ids)), DeviceRow.owner_id == owner_id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        return await self._load(
+            select(SiteRow).where(SiteRow.site_id == holder, SiteRow.owner_id == owner_id)
+        )
+
+    async def _load(self, site_query: Select[SiteRow]) -> StoredSite | None:
         async with self.db.read() as session:
-            query = select(SiteRow).where(SiteRow.site_id == site_id)
-            if owner_id is not None:
-                query = query.where(SiteRow.owner_id == owner_id)
-            row = (await session.execute(query)).scalar_one_or_none()
+            row = (await session.execute(site_query)).scalar_one_or_none()
             if row is None:
                 return None
             devices = list(
                 (
-                    await session.execute(select(DeviceRow).where(DeviceRow.site_id == site_id))
+                    await session.execute(select(DeviceRow).where(DeviceRow.site_id == row.site_id))
                 ).scalars()
             )
         return StoredSite(_site_from_rows(row, devices), row.owner_id, row.seed, row.template)
@@ -162,13 +178,6 @@ class HomesRepository:
     async def all_sites(self) -> list[str]:
         async with self.db.read() as session:
             return list((await session.execute(select(SiteRow.site_id))).scalars())
-
-    async def site_of_device(self, device_id: str, owner_id: str) -> str | None:
-        async with self.db.read() as session:
-            row = await session.get(DeviceRow, device_id)
-        if row is None or row.owner_id != owner_id:
-            return None
-        return row.site_id
 
     async def rename_device(self, device: Device, audit: AuditEvent) -> None:
         """Rename, and record who did it, in one transaction (no change without its audit)."""

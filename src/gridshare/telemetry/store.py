@@ -7,12 +7,13 @@ sample). So re-writing a step after a crash changes nothing, two writers commute
 rollups equal a recomputation from raw rows. The caller owns the transaction (`async with
 engine.begin() as conn:`); samples and rollups commit together. The bulk statements go to the
 driver's own connection inside that transaction (SQLAlchemy's per-row parameter handling cost
-more than the database's work): on PostgreSQL one `INSERT ... SELECT FROM unnest(arrays) ON
-CONFLICT DO NOTHING RETURNING` (exact under concurrent writers) and one array upsert per rollup
-table; on SQLite the write lock is taken first, the rows already stored in each sensor's time
-range are looked up (none, normally), and the rest go in with `executemany`, rollups likewise.
-Rollups are summarised in numpy. Measured: ~400,000 samples/s on SQLite, ~200,000 on
-PostgreSQL, for the twin's backfill (docs/benchmarks.md).
+more than the database's work): on PostgreSQL a binary `COPY` when nothing in the rows' range
+is stored yet (the normal case), else, or when a concurrent writer got there first, one `INSERT
+... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING` (exact under concurrent
+writers), then one array upsert per rollup table; on SQLite the write lock is taken first, the
+rows already stored in each sensor's time range are looked up (none, normally), and the rest go
+in with `executemany`, rollups likewise. Rollups are summarised in numpy. Measured for the
+twin's backfill in docs/benchmarks.md.
 
 Reads: one sensor, one bounded key range of one table (an index seek on the primary key).
 When the table's rows are the query's buckets (a rollup of the query's resolution; raw rows at
@@ -31,15 +32,18 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
+import asyncpg  # type: ignore[import-untyped]
 import numpy as np
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from gridshare.storage.db import Database
 from gridshare.telemetry.aggregate import (
     MISSING,
     Aggregated,
@@ -70,6 +74,7 @@ _ALIGN: Final = max(ROLLUP_TABLES)
 
 _S = telemetry_sample.c
 _SAMPLE_COLUMNS: Final = ("ts", "power_mw", "soc_mpct", "state", "energy_inc_wh", "energy_dec_wh")
+_SAMPLE_COLUMNS_PG: Final = ("sensor_key", *_SAMPLE_COLUMNS)
 _ROLLUP_COLUMNS: Final = (
     "bucket",
     "n",
@@ -273,11 +278,37 @@ _PG_SAMPLE_INSERT: Final = (
 )
 
 
+_PG_ANY_STORED: Final = (
+    "SELECT EXISTS (SELECT 1 FROM telemetry_sample WHERE sensor_key = ANY($1::int[]) "
+    "AND ts >= $2 AND ts <= $3)"
+)
+
+
 async def _insert_samples_postgresql(db: Db, rows: _Rows) -> _Rows:
-    """Insert with ON CONFLICT DO NOTHING in one statement (arrays through `unnest`); returns
-    the rows really inserted, as told by RETURNING: exact under concurrent writers."""
+    """Insert the rows not stored yet; returns them.
+
+    Normally none of the rows' range is stored yet (the twin writes each step once): then they
+    go in by binary `COPY`, a few times cheaper for the server than an `INSERT ... ON CONFLICT`,
+    inside a savepoint. If some are stored, or a concurrent writer stores the same rows first
+    (the `COPY` then fails on the primary key and the savepoint is rolled back), the rows go in
+    with `ON CONFLICT DO NOTHING` in one statement (arrays through `unnest`), and RETURNING says
+    which were really inserted: exact under concurrent writers.
+    """
     driver = await _driver(db)
-    columns = [list(c) for c in rows.columns()]
+    columns = [list(c) for c in rows.columns()]  # read twice if the COPY is rolled back
+    keys = np.unique(rows.key).tolist()
+    ts = rows.batch.ts
+    if not await driver.fetchval(_PG_ANY_STORED, keys, int(ts.min()), int(ts.max())):
+        await driver.execute("SAVEPOINT telemetry_copy")
+        try:
+            await driver.copy_records_to_table(
+                "telemetry_sample", records=zip(*columns, strict=True), columns=_SAMPLE_COLUMNS_PG
+            )
+        except asyncpg.UniqueViolationError:
+            await driver.execute("ROLLBACK TO SAVEPOINT telemetry_copy")
+        else:
+            await driver.execute("RELEASE SAVEPOINT telemetry_copy")
+            return rows
     count, codes = await driver.fetchrow(_PG_SAMPLE_INSERT, *columns, len(rows))
     if count == len(rows):
         return rows
@@ -477,7 +508,7 @@ def _key_sql(dialect: str, by_id: bool) -> str:
 
 
 def _grouped_sql(
-    source: _Source, dialect: str, grid: BucketGrid, key: str
+    source: _Source, dialect: str, grid: BucketGrid, key: str, last_cols: Sequence[str]
 ) -> tuple[str, list[Any]]:
     """One row per grid bucket with data, computed by the database: integer sums (exact) and
     the bucket's last source row (the one at its greatest time, joined back by key).
@@ -493,7 +524,7 @@ def _grouped_sql(
     p = functools.partial(_placeholder, dialect)
     cast = "::bigint" if pg else ""
     sums = ", ".join(f"{expr}{cast} AS s{i}" for i, expr in enumerate(source.sums))
-    last = ", ".join(f"r.{c}" for c in source.last)
+    last = ", ".join(f"r.{c}" for c in last_cols)
     t, table = source.time, source.table
     params: list[Any] = [grid.start_s, grid.end_s]
     prefix = ""
@@ -534,10 +565,10 @@ def _grouped_sql(
     return sql, params
 
 
-def _direct_sql(source: _Source, dialect: str, key: str) -> str:
+def _direct_sql(source: _Source, dialect: str, key: str, last_cols: Sequence[str]) -> str:
     """Rollup rows as they are stored (when their buckets are the grid's)."""
     p = functools.partial(_placeholder, dialect)
-    columns = ", ".join(("bucket", *_ROLLUP_SUMS, *source.last))
+    columns = ", ".join(("bucket", *_ROLLUP_SUMS, *last_cols))
     return (
         f"SELECT {columns} FROM {source.table} "
         f"WHERE sensor_key = {key} AND bucket >= {p(2)} AND bucket < {p(3)} ORDER BY bucket"
@@ -551,25 +582,38 @@ def _optional_int(col: Sequence[Any], missing: int) -> Int64Array:
     return np.array([missing if v is None else v for v in col], dtype=np.int64)
 
 
-def _rollups_from_rows(rows: Sequence[Sequence[Any]]) -> Rollups:
-    """Rollups from driver rows (bucket, 4 sums, 6 last values), NULL meaning missing."""
+def _rollups_from_rows(rows: Sequence[Sequence[Any]], means_only: bool = False) -> Rollups:
+    """Rollups from driver rows (bucket, 4 sums, then the 6 last values, or with `means_only`
+    just last state and counters), NULL meaning missing.
+
+    `means_only` rows lack the last sample's time, power and state of charge, which only
+    `latest` reads: those columns come back as zeros, so such rollups are for `finish(...,
+    DEFAULT)` only, never to merge or store.
+    """
     if not rows:
         return Rollups.empty()
     cols = list(zip(*rows, strict=True))
-    ints = [np.array(col, dtype=np.int64) for col in cols[:7]]
-
+    start, n, power_sum, soc_n, soc_sum = (np.array(col, dtype=np.int64) for col in cols[:5])
+    if means_only:
+        zeros = np.zeros(len(rows), dtype=np.int64)
+        last_ts, last_power, last_soc = zeros, zeros, zeros
+        state, inc, dec = cols[5:]
+    else:
+        last_ts, last_power = (np.array(col, dtype=np.int64) for col in cols[5:7])
+        last_soc = _optional_int(cols[7], MISSING)
+        state, inc, dec = cols[8:]
     return Rollups(
-        ints[0],
-        ints[1],
-        ints[2],
-        ints[3],
-        ints[4],
-        ints[5],
-        ints[6],
-        _optional_int(cols[7], MISSING),
-        _optional_int(cols[8], NO_STATE).astype(np.int16),
-        np.array(cols[9], dtype=np.float64),  # None -> NaN
-        np.array(cols[10], dtype=np.float64),
+        start,
+        n,
+        power_sum,
+        soc_n,
+        soc_sum,
+        last_ts,
+        last_power,
+        last_soc,
+        _optional_int(state, NO_STATE).astype(np.int16),
+        np.array(inc, dtype=np.float64),  # None -> NaN
+        np.array(dec, dtype=np.float64),
     )
 
 
@@ -618,32 +662,82 @@ async def read_bucket_rollups(db: Db, sensor_key: int, grid: BucketGrid) -> Roll
     return await _read_buckets(db, sensor_key, grid)
 
 
-async def _read_buckets(db: Db, sensor: int | str, grid: BucketGrid) -> Rollups:
-    """`read_bucket_rollups` for a sensor key, or a synthId (unknown: no rows)."""
-    dialect = _dialect(db)
+@dataclass(frozen=True, slots=True)
+class _ReadPlan:
+    """One statement answering a grid: its SQL and parameters, and how its rows become rollups
+    (raw samples rolled up into `raw_grid`, or rollup rows as they come, `means_only` or not)."""
+
+    sql: str
+    params: list[Any]
+    raw_grid: BucketGrid | None
+    means_only: bool = False
+
+    def rollups(self, rows: Sequence[Sequence[Any]]) -> Rollups:
+        if self.raw_grid is not None:
+            return rollup_samples(_batch_from_rows(rows), self.raw_grid)
+        return _rollups_from_rows(rows, self.means_only)
+
+
+#: The last-sample columns `finish` reads for means: state and counters (a third fewer values
+#: to fetch than with the last time, power and state of charge, which only `latest` needs).
+_MEANS_LAST: Final = slice(3, 6)
+
+
+def _read_plan(
+    dialect: str, sensor: int | str, grid: BucketGrid, aggregation: Aggregation | None = None
+) -> _ReadPlan:
+    """How to read `grid`: everything, or (given `aggregation` DEFAULT) only what its means need."""
     key = _key_sql(dialect, by_id=isinstance(sensor, str))
     step = choose_rollup(grid)
     bounds = [sensor, grid.start_s, grid.end_s]
     if step is None and grid.step is not None and grid.step <= 60:
-        rows = await _fetch(db, _raw_sql(dialect, key), bounds)
-        return rollup_samples(_batch_from_rows(rows), grid)
+        return _ReadPlan(_raw_sql(dialect, key), bounds, grid)
     source = _RAW if step is None else _ROLLUP_SOURCES[step]
+    means_only = aggregation is Aggregation.DEFAULT
+    last_cols = source.last[_MEANS_LAST] if means_only else source.last
     if step is not None and grid.step == step:
-        rows = await _fetch(db, _direct_sql(source, dialect, key), bounds)
-    else:
-        sql, params = _grouped_sql(source, dialect, grid, key)
-        rows = await _fetch(db, sql, [sensor, *params])
-    return _rollups_from_rows(rows)
+        return _ReadPlan(_direct_sql(source, dialect, key, last_cols), bounds, None, means_only)
+    sql, params = _grouped_sql(source, dialect, grid, key, last_cols)
+    return _ReadPlan(sql, [sensor, *params], None, means_only)
+
+
+async def _read_buckets(
+    db: Db, sensor: int | str, grid: BucketGrid, aggregation: Aggregation | None = None
+) -> Rollups:
+    """`read_bucket_rollups` for a sensor key, or a synthId (unknown: no rows)."""
+    plan = _read_plan(_dialect(db), sensor, grid, aggregation)
+    return plan.rollups(await _fetch(db, plan.sql, plan.params))
 
 
 async def query_telemetry(db: Db, sensor_id: str, query: TelemetryQuery) -> Aggregated:
     """Bucket values of one sensor for a parsed query; an unknown sensor has no entries."""
-    return finish(await _read_buckets(db, sensor_id, query.grid), query.aggregation)
+    rollups = await _read_buckets(db, sensor_id, query.grid, query.aggregation)
+    return finish(rollups, query.aggregation)
 
 
 async def telemetry_json(db: Db, sensor_id: str, query: TelemetryQuery) -> bytes:
     """The complete response body for `GET .../telemetry`, ready to send as application/json."""
     return encode_entries(await query_telemetry(db, sensor_id, query), query.include)
+
+
+def telemetry_json_sqlite(conn: sqlite3.Connection, sensor_id: str, query: TelemetryQuery) -> bytes:
+    """`telemetry_json` on a plain sqlite3 connection, synchronously (for a worker thread):
+    the same statement and the same conversion, without the async driver's hand-overs."""
+    plan = _read_plan("sqlite", sensor_id, query.grid, query.aggregation)
+    rollups = plan.rollups(conn.execute(plan.sql, plan.params).fetchall())
+    return encode_entries(finish(rollups, query.aggregation), query.include)
+
+
+async def telemetry_body(database: Database, sensor_id: str, query: TelemetryQuery) -> bytes:
+    """The response body of a telemetry query, read the fastest way `database` offers: on a
+    SQLite file, whole in a worker thread (see `gridshare.storage.sqlite_reads`)."""
+    pool = database.read_pool
+    if pool is not None:
+        return await pool.run(
+            functools.partial(telemetry_json_sqlite, sensor_id=sensor_id, query=query)
+        )
+    async with database.read() as session:
+        return await telemetry_json(session, sensor_id, query)
 
 
 async def latest_entries(

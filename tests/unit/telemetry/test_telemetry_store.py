@@ -175,6 +175,42 @@ async def test_first_write_wins(engine: AsyncEngine) -> None:
     assert agg.power_W.tolist() == [200.0]
 
 
+async def test_a_writer_racing_an_uncommitted_one_still_inserts_only_new_rows(
+    engine: AsyncEngine,
+) -> None:
+    """On PostgreSQL the second writer finds nothing committed in its range, starts a COPY, and
+    waits on the first writer's uncommitted row; once that commits, the COPY fails on the key and
+    the writer falls back to inserting what is new. First write wins, nothing is lost."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serialises writers; the app funnels writes through one task")
+    async with engine.begin() as conn:  # the sensor exists, so neither writer waits on it
+        await write_samples(conn, {"s": SampleBatch.from_measurements([T0 - 600], [1.0])})
+    first = SampleBatch.from_measurements([T0, T0 + 60], [100.0, 200.0])
+    second = SampleBatch.from_measurements([T0 + 60, T0 + 120], [999.0, 300.0])
+    async with engine.connect() as one, engine.connect() as two:
+        await one.begin()
+        assert await write_samples(one, {"s": first}) == 2
+        await two.begin()
+        racing = asyncio.create_task(write_samples(two, {"s": second}))
+        await asyncio.sleep(0.5)
+        assert not racing.done(), "the second writer waits on the first one's row"
+        await one.commit()
+        assert await asyncio.wait_for(racing, 10) == 1
+        await two.commit()
+    q = parse_telemetry_query("2026-03-29T00:00:00Z/PT15M", "PT15M", "default", "latest")
+    async with engine.connect() as conn:
+        agg = await query_telemetry(conn, "s", q)
+    assert agg.power_W.tolist() == [300.0]
+    async with engine.connect() as conn:
+        stored = await conn.execute(text("SELECT ts, power_mw FROM telemetry_sample ORDER BY ts"))
+        assert stored.all() == [
+            (T0 - 600, 1000),
+            (T0, 100_000),
+            (T0 + 60, 200_000),
+            (T0 + 120, 300_000),
+        ]
+
+
 @pytest.mark.parametrize("zone", ["Europe/London", "Asia/Kolkata", "Asia/Kathmandu"])
 async def test_queries_equal_in_memory_aggregation(engine: AsyncEngine, zone: str) -> None:
     batches = make_batches(seed=5)

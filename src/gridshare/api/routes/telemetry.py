@@ -18,10 +18,9 @@ from gridshare.api.deps import DeviceReader
 from gridshare.api.schemas import error_responses
 from gridshare.auth.routes.deps import ServicesDep
 from gridshare.fleet.service import Caller
-from gridshare.homes.topology import primary_sensor
 from gridshare.services import Services
 from gridshare.telemetry import EMPTY_RESPONSE, TelemetryQueryError, parse_telemetry_query
-from gridshare.telemetry.store import telemetry_json
+from gridshare.telemetry.store import telemetry_body
 
 router = APIRouter(tags=["telemetry"])
 
@@ -83,26 +82,25 @@ async def _telemetry(
     include: str | None,
     aggregation: str | None,
 ) -> Response:
-    located = await services.homes.locate(caller, synth_id)
-    if located.target.kind == "device":
+    source = await services.homes.telemetry_source(caller, synth_id)
+    if source.device_primary_sensor is not None:
         if api_version == 2:
             return _json(EMPTY_RESPONSE)
-        synth_id = primary_sensor(located.target.device)
+        synth_id = source.device_primary_sensor
     try:
         query = parse_telemetry_query(
             interval,
             resolution,
             include,
             aggregation,
-            zone=located.site.time_zone,
+            zone=source.time_zone,
             api_version=api_version,
         )
     except TelemetryQueryError as exc:
         return Response(
             status_code=400, content=orjson.dumps(exc.to_dict()), media_type="application/json"
         )
-    async with services.db.read() as session:
-        return _json(await telemetry_json(session, synth_id, query))
+    return _json(await telemetry_body(services.db, synth_id, query))
 
 
 @router.get(
