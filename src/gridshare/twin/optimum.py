@@ -57,9 +57,7 @@ def optimum(
     config = config or TwinConfig()
     control = control or SiteControl()
     n = floor_minute(end) - state.minute
-    battery = BatteryModel.from_blocks(
-        site.battery_blocks, site.inverter_rated_w, config.taper_pct
-    )
+    battery = BatteryModel.from_blocks(site.battery_blocks, site.inverter_rated_w, config.taper_pct)
     if battery is None:
         raise ValueError("the site has no battery to optimise")
     flows = exogenous(site, state, n, control)

@@ -281,9 +281,7 @@ def simulate(
     n = floor_minute(end) - start
     if n < 0:
         raise ValueError("end is before the state's time")
-    battery = BatteryModel.from_blocks(
-        site.battery_blocks, site.inverter_rated_w, config.taper_pct
-    )
+    battery = BatteryModel.from_blocks(site.battery_blocks, site.inverter_rated_w, config.taper_pct)
     # Only the mode can ask for smart (schedules and overlays cannot), so it alone decides
     # whether the planner needs forecasts beyond the chunk.
     smart = battery is not None and control.battery.mode is Mode.SMART
