@@ -12,17 +12,20 @@ HTTP against DuckDB on the same raw samples (a script, not a test).
    state in one transaction per chunk). Reported: samples written, wall and CPU time, samples/s.
    With a `postgresql://` URL a scratch database is created on that server (and dropped at the
    end unless `--keep`), followed by `ANALYZE` as after any bulk load.
-2. **Queries over HTTP.** `gridshare serve --no-demo` on a free loopback port (subprocess, with
-   `GRIDSHARE_TWIN_LIVE=false` so nothing moves, and the per-token rate limit raised), one access
-   token minted for the homeowner, then sequential keep-alive requests for the battery sensor
-   (`<inverter>__bb_agg`, `include=default,energy`): one day at PT15M, 30 days at PT1H, one year
-   at P1D (site-local days, America/Los_Angeles). p50/p95 over `--queries` requests after
-   `--warmup`.
-3. **Same work in-process** (parse, read, aggregate, encode; no HTTP) and **DuckDB**: the
-   sensor's raw samples are loaded from the database into an in-memory DuckDB table first, then
-   the same aggregations (mean power and SoC, last state and counters per bucket; local days by
-   an ASOF join with the day starts, DuckDB's fastest formulation we found) are timed the same
-   way, and their results checked against ours. Printed side by side, with ratios ours/DuckDB.
+2. **Queries, three ways, side by side.** The sensor's raw samples are first loaded from the
+   database into an in-memory DuckDB table. Then `gridshare serve --no-demo` starts on a free
+   loopback port (subprocess, with `GRIDSHARE_TWIN_LIVE=false` so nothing moves, and the
+   per-token rate limit raised) and one access token is minted for the homeowner. Three cases
+   for the battery sensor (`<inverter>__bb_agg`, `include=default,energy`): one day at PT15M,
+   30 days at PT1H, one year at P1D (site-local days, America/Los_Angeles), each answered by
+   - **HTTP**: a keep-alive GET to the server, body read;
+   - **in-process**: what the route does, without HTTP (parse, read, aggregate, encode);
+   - **DuckDB**: the same aggregations (mean power and SoC, last state and counters per bucket;
+     local days by an ASOF join with the day starts, DuckDB's fastest formulation we found)
+     over the raw samples, as numpy.
+   The three are interleaved query by query (`--warmup` rounds, then `--queries` timed), so a
+   slow spell of the machine falls on all of them alike; p50/p95 are printed side by side with
+   the ratios ours/DuckDB, and the HTTP answers are checked against DuckDB's.
 
 Every loop is bounded (days, request counts, a start-up deadline); the server listens on
 127.0.0.1 only.
@@ -62,7 +65,7 @@ from gridshare.storage import migrate
 from gridshare.storage.db import Database
 from gridshare.telemetry import parse_telemetry_query
 from gridshare.telemetry.schema import telemetry_sample, telemetry_sensor
-from gridshare.telemetry.store import telemetry_json
+from gridshare.telemetry.store import telemetry_body
 
 TEMPLATE = "hybrid_home"
 SEED = 20_260_101
@@ -306,54 +309,56 @@ def params(case: Case, end: datetime) -> dict[str, str]:
     }
 
 
-def http_timings(
-    base: str, bf: Backfill, warmup: int, queries: int
-) -> dict[str, tuple[Timing, list[dict[str, Any]]]]:
-    out: dict[str, tuple[Timing, list[dict[str, Any]]]] = {}
-    headers = {"Authorization": f"Bearer {bf.token}"}
+#: A way of answering one case once; returns its answer (kept for the cross-check).
+Answer = Callable[[Case], Any]
+
+
+def http_contender(http: httpx.Client, base: str, bf: Backfill) -> Answer:
     url = f"{base}/api/v2/devices/{bf.battery_sensor}/telemetry"
-    with httpx.Client(headers=headers, timeout=30) as http:
+
+    def answer(case: Case) -> Any:
+        response = http.get(url, params=params(case, bf.end))
+        if response.status_code != 200:
+            raise SystemExit(f"{case.name}: HTTP {response.status_code} {response.text}")
+        return response
+
+    return answer
+
+
+def in_process_contender(
+    loop: asyncio.AbstractEventLoop, db: Database, bf: Backfill, zone: str
+) -> Answer:
+    """What the route does for a query, minus HTTP: parse, then `telemetry_body`."""
+
+    def answer(case: Case) -> Any:
+        p = params(case, bf.end)
+        query = parse_telemetry_query(
+            p["interval"], p["resolution"], p["include"], None, zone=zone, api_version=2
+        )
+        return loop.run_until_complete(telemetry_body(db, bf.battery_sensor, query))
+
+    return answer
+
+
+def measure(
+    contenders: dict[str, Answer], warmup: int, queries: int
+) -> tuple[dict[str, dict[str, Timing]], dict[str, dict[str, Any]]]:
+    """Time every contender on every case, interleaved (one query of each in turn), so that a
+    slow spell of the machine hits all of them alike rather than one case of one contender."""
+    seconds: dict[str, dict[str, list[float]]] = {
+        n: {c.name: [] for c in CASES} for n in contenders
+    }
+    last: dict[str, dict[str, Any]] = {n: {} for n in contenders}
+    for i in range(warmup + queries):
         for case in CASES:
-            seconds: list[float] = []
-            body: dict[str, Any] = {}
-            for i in range(warmup + queries):
+            for name, answer in contenders.items():
                 began = time.perf_counter()
-                response = http.get(url, params=params(case, bf.end))
+                last[name][case.name] = answer(case)
                 elapsed = time.perf_counter() - began
-                if response.status_code != 200:
-                    raise SystemExit(f"{case.name}: HTTP {response.status_code} {response.text}")
                 if i >= warmup:
-                    seconds.append(elapsed)
-                body = response.json()
-            out[case.name] = (Timing.of(seconds), body["entries"])
-    return out
-
-
-# -- 3. in-process and DuckDB ----------------------------------------------------------------
-
-
-async def in_process_timings(
-    url: str, bf: Backfill, zone: str, warmup: int, queries: int
-) -> dict[str, Timing]:
-    db = Database(url)
-    out: dict[str, Timing] = {}
-    try:
-        for case in CASES:
-            seconds: list[float] = []
-            p = params(case, bf.end)
-            for i in range(warmup + queries):
-                began = time.perf_counter()
-                query = parse_telemetry_query(
-                    p["interval"], p["resolution"], p["include"], None, zone=zone, api_version=2
-                )
-                async with db.read() as session:
-                    await telemetry_json(session, bf.battery_sensor, query)
-                if i >= warmup:
-                    seconds.append(time.perf_counter() - began)
-            out[case.name] = Timing.of(seconds)
-    finally:
-        await db.dispose()
-    return out
+                    seconds[name][case.name].append(elapsed)
+    timings = {n: {c: Timing.of(v) for c, v in by.items()} for n, by in seconds.items()}
+    return timings, last
 
 
 async def load_raw(url: str, sensor_id: str) -> dict[str, np.ndarray[Any, Any]]:
@@ -409,12 +414,14 @@ DUCK_DAYS = (
     "SELECT d.lo AS bucket,"
     + DUCK_AGGREGATES
     + " FROM (SELECT * FROM samples WHERE ts >= $start AND ts < $end) AS s"
-    " ASOF JOIN days AS d ON s.ts >= d.lo GROUP BY ALL ORDER BY bucket"
+    " ASOF JOIN {days} AS d ON s.ts >= d.lo GROUP BY ALL ORDER BY bucket"
 )
 
 
-def duck_query(case: Case) -> str:
-    return DUCK_FIXED.format(step=case.step_s) if case.step_s is not None else DUCK_DAYS
+def duck_query(case: Case, days_table: str) -> str:
+    if case.step_s is not None:
+        return DUCK_FIXED.format(step=case.step_s)
+    return DUCK_DAYS.format(days=days_table)
 
 
 def duck_grid(case: Case, end: datetime, zone: str) -> Any:
@@ -425,32 +432,29 @@ def duck_grid(case: Case, end: datetime, zone: str) -> Any:
     return query.grid
 
 
-def duck_timings(
-    raw: dict[str, np.ndarray[Any, Any]], bf: Backfill, zone: str, warmup: int, queries: int
-) -> dict[str, tuple[Timing, Any]]:
-    con = duckdb.connect()
+def duck_contender(
+    con: duckdb.DuckDBPyConnection, raw: dict[str, np.ndarray[Any, Any]], bf: Backfill, zone: str
+) -> Answer:
+    """DuckDB over the sensor's raw samples in memory, answering the grids ours answers."""
     con.register("frame", pd.DataFrame(raw))
     con.execute("CREATE TABLE samples AS SELECT * FROM frame")
     con.unregister("frame")
-    out: dict[str, tuple[Timing, Any]] = {}
-    for case in CASES:
-        sql = duck_query(case)
+    prepared: dict[str, tuple[str, dict[str, int]]] = {}
+    for n, case in enumerate(CASES):
         grid = duck_grid(case, bf.end, zone)
-        start, end = int(grid.start_s), int(grid.end_s)
+        days = f"days_{n}"
         if case.step_s is None:
             con.register("edges", pd.DataFrame({"lo": grid.edges[:-1]}))
-            con.execute("CREATE OR REPLACE TABLE days AS SELECT * FROM edges")
+            con.execute(f"CREATE TABLE {days} AS SELECT * FROM edges")
             con.unregister("edges")
-        seconds: list[float] = []
-        result: Any = None
-        for i in range(warmup + queries):
-            began = time.perf_counter()
-            result = con.execute(sql, {"start": start, "end": end}).fetchnumpy()
-            if i >= warmup:
-                seconds.append(time.perf_counter() - began)
-        out[case.name] = (Timing.of(seconds), result)
-    con.close()
-    return out
+        bounds = {"start": int(grid.start_s), "end": int(grid.end_s)}
+        prepared[case.name] = (duck_query(case, days), bounds)
+
+    def answer(case: Case) -> Any:
+        sql, bounds = prepared[case.name]
+        return con.execute(sql, bounds).fetchnumpy()
+
+    return answer
 
 
 def check_same(name: str, ours: list[dict[str, Any]], duck: Any) -> str:
@@ -508,11 +512,27 @@ def main() -> None:
                 f"{bf.samples / bf.wall_s:,.0f} samples/s"
             )
             zone = "America/Los_Angeles"
-            with spawned_server(url, port, workdir) as base:
-                http = http_timings(base, bf, args.warmup, args.queries)
-            local = asyncio.run(in_process_timings(url, bf, zone, args.warmup, args.queries))
             raw = asyncio.run(load_raw(url, bf.battery_sensor))
-            duck = duck_timings(raw, bf, zone, args.warmup, args.queries)
+            con = duckdb.connect()
+            loop = asyncio.new_event_loop()
+            db = Database(url)
+            try:
+                contenders = {
+                    "duck": duck_contender(con, raw, bf, zone),
+                    "local": in_process_contender(loop, db, bf, zone),
+                }
+                with (
+                    spawned_server(url, port, workdir) as base,
+                    httpx.Client(
+                        headers={"Authorization": f"Bearer {bf.token}"}, timeout=30
+                    ) as client,
+                ):
+                    contenders["http"] = http_contender(client, base, bf)
+                    timings, answers = measure(contenders, args.warmup, args.queries)
+            finally:
+                loop.run_until_complete(db.dispose())
+                loop.close()
+                con.close()
 
     print(
         f"\nqueries on {bf.battery_sensor} ({len(raw['ts']):,} raw samples), "
@@ -520,22 +540,28 @@ def main() -> None:
     )
     header = (
         f"{'case':<14} {'buckets':>7}  {'HTTP':>13}  {'in-process':>13}  {'DuckDB':>13}"
-        f"  {'HTTP/Duck p95':>13}  {'in-proc/Duck p95':>16}"
+        f"  {'HTTP/Duck p50 p95':>17}  {'in-proc/Duck p95':>16}"
     )
     print(header)
     problems = []
     for case in CASES:
-        h, entries = http[case.name]
-        lp = local[case.name]
-        d, result = duck[case.name]
-        problems.append(check_same(case.name, entries, result))
+        h, lp, d = (timings[n][case.name] for n in ("http", "local", "duck"))
+        entries = answers["http"][case.name].json()["entries"]
+        problems.append(check_same(case.name, entries, answers["duck"][case.name]))
+        if answers["local"][case.name] != answers["http"][case.name].content:
+            problems.append(f"{case.name}: the in-process body differs from the HTTP body")
         print(
             f"{case.name:<14} {len(entries):>7}  {h.p50_ms:>5.1f} / {h.p95_ms:>5.1f}"
             f"  {lp.p50_ms:>5.1f} / {lp.p95_ms:>5.1f}  {d.p50_ms:>5.1f} / {d.p95_ms:>5.1f}"
-            f"  {h.p95_ms / d.p95_ms:>13.2f}  {lp.p95_ms / d.p95_ms:>16.2f}"
+            f"  {h.p50_ms / d.p50_ms:>8.2f} {h.p95_ms / d.p95_ms:>8.2f}"
+            f"  {lp.p95_ms / d.p95_ms:>16.2f}"
         )
     problems = [p for p in problems if p]
-    print("results agree with DuckDB" if not problems else "MISMATCH: " + "; ".join(problems))
+    print(
+        "results agree with DuckDB (and in-process with HTTP)"
+        if not problems
+        else "MISMATCH: " + "; ".join(problems)
+    )
     print(f"load average after: {load_average()}")
     if problems:
         raise SystemExit(1)
