@@ -21,6 +21,7 @@ Only live families are remembered; refusals are always answered from the databas
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 GENERATION_KEY = "gridshare:revocation-generation"
 #: Families remembered per process; beyond it the oldest are forgotten first.
 MAX_ENTRIES = 100_000
+#: How long an unreachable Redis is not asked again.
+RETRY_AFTER_SECONDS = 1.0
 
 
 class RevocationFeed(Protocol):
@@ -69,11 +72,17 @@ class RedisFeed:
         #: This process's own bumps count too: a revocation made here is seen here even when
         #: the INCR failed (Redis down at that moment).
         self._bumps = 0
+        #: After a failure, Redis is left alone for a moment (calls ask the database instead)
+        #: rather than every call waiting out a timeout.
+        self._retry_at = 0.0
 
     async def generation(self) -> int | None:
+        if time.monotonic() < self._retry_at:
+            return None
         try:
             shared = int(await self._redis.get(GENERATION_KEY) or 0)
         except (OSError, ValueError, redis.RedisError):
+            self._retry_at = time.monotonic() + RETRY_AFTER_SECONDS
             log.warning("revocation generation unavailable from Redis; asking the database")
             return None
         return (shared << 32) + self._bumps
