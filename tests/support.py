@@ -74,7 +74,7 @@ class Authorized:
 
 def hidden(page: str, name: str) -> str:
     match = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page)
-    assert match, f"no hidden field {name!r} in page"
+    assert match, f"no hidden field {name!r} in page:\n{page[:2000]}"
     return html.unescape(match.group(1))
 
 

@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.e2e.live import LiveServer, device_entries, free_port, query_of
+from tests.e2e.live import LiveServer, device_entries, free_port
+from tests.support import query_of
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.client.live import Browser, FakeClock, LiveServer, Owner, Partner, TokenRequests
+from tests.client.live import Browser, FakeClock, LiveServer, TokenRequests
+from tests.live import Owner, Partner
 
 from gridshare.client import GridshareClient, MemoryTokenStore, Profile, RetryPolicy
 from gridshare.config import Settings

@@ -1,8 +1,8 @@
 """Our real server on a real socket for the SDK and CLI tests, and a scripted homeowner browser.
 
-`LiveServer.start(settings)` runs `create_app` under uvicorn in a background thread (its own
-event loop) on a free 127.0.0.1 port, with `issuer` = its real base URL. Homeowners and partners
-are created through the app's own services on the server's loop (`LiveServer.call`).
+`LiveServer` is the shared live server (`tests.live`) plus the data these tests need: homeowners
+with a provisioned home and partners, created through the app's own services on the server's loop
+(`LiveServer.call`), and telemetry written straight into its store.
 
 `Browser` is the homeowner: an httpx client with a cookie jar that follows the authorization URL
 to the hosted sign-in page, posts the credentials with the hidden CSRF token, posts the consent
@@ -11,107 +11,27 @@ form, and finally requests the redirect URI (the SDK's loopback listener) like a
 
 from __future__ import annotations
 
-import asyncio
-import html
-import re
 import secrets
-import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-import uvicorn
+from tests.live import LiveServer as BaseLiveServer
+from tests.live import Owner, Partner
+from tests.support import PASSWORD, hidden
 
-from gridshare.app import create_app
 from gridshare.auth.clients import ClientOptions
-from gridshare.config import Settings
 from gridshare.fleet.provisioning import provision_sites
-from gridshare.services import Services
 
-T = TypeVar("T")
-
-PASSWORD = "correct horse battery"
 LOOPBACK = "http://127.0.0.1/callback"
+PARTNER_NAME = "SDK Test Partner"
 
 
-@dataclass(frozen=True)
-class Owner:
-    sub: str
-    email: str
-    sites: list[str]
-    password: str = PASSWORD
-
-
-@dataclass(frozen=True)
-class Partner:
-    client_id: str
-    secret: str | None
-    redirect_uri: str
-
-
-class LiveServer:
-    def __init__(self, settings: Settings, sock: socket.socket) -> None:
-        self.sock = sock
-        self.port: int = sock.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.settings = settings
-        self.app = create_app(settings)
-        config = uvicorn.Config(
-            self.app,
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=5,
-        )
-        self.server = uvicorn.Server(config)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, daemon=True, name=f"uvicorn-{self.port}")
-        self.error: BaseException | None = None
-
-    @classmethod
-    def start(cls, settings: Settings) -> LiveServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        live = cls(settings.model_copy(update={"issuer": base}), sock)
-        live.thread.start()
-        deadline = time.monotonic() + 30
-        while not live.server.started:
-            if not live.thread.is_alive():
-                raise RuntimeError(f"live server failed to start: {live.error!r}")
-            if time.monotonic() > deadline:
-                live.stop()
-                raise RuntimeError("live server did not start in time")
-            time.sleep(0.01)
-        return live
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(self.server.serve(sockets=[self.sock]))
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-            self.loop.close()
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
-
-    @property
-    def services(self) -> Services:
-        services: Services = self.app.state.services
-        return services
-
-    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+class LiveServer(BaseLiveServer):
+    """The shared live server, with homeowners, partners and telemetry made in-process."""
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -123,7 +43,7 @@ class LiveServer:
             made = await provision_sites(
                 self.services.homes.repo, self.services.clock, user.id, template, sites
             )
-            return Owner(user.id, user.email, [s.site_id for s in made])
+            return Owner(user.id, user.email, sites=[s.site_id for s in made])
 
         return self.call(make())
 
@@ -137,11 +57,9 @@ class LiveServer:
 
         async def make() -> Partner:
             client, secret = await self.services.clients.create(
-                ClientOptions(
-                    name="SDK Test Partner", redirect_uris=[uri], public=public, **options
-                )
+                ClientOptions(name=PARTNER_NAME, redirect_uris=[uri], public=public, **options)
             )
-            return Partner(client.client_id, secret, uri)
+            return Partner(client.client_id, secret, uri, PARTNER_NAME)
 
         return self.call(make())
 
@@ -175,12 +93,6 @@ class LiveServer:
 
 
 # -- the homeowner's browser --------------------------------------------------------------------
-
-
-def hidden(page: str, name: str) -> str:
-    match = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page)
-    assert match, f"no hidden field {name!r} in:\n{page[:1500]}"
-    return html.unescape(match.group(1))
 
 
 @dataclass
@@ -273,8 +185,3 @@ class TokenRequests:
 
     async def async_hook(self, request: httpx.Request) -> None:
         self(request)
-
-
-def recorded_sleeps() -> tuple[list[float], Callable[[float], None]]:
-    sleeps: list[float] = []
-    return sleeps, sleeps.append

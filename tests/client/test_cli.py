@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.client.live import Browser, LiveServer, Owner, Partner
+from tests.client.live import Browser, LiveServer
+from tests.live import Owner, Partner
 from typer.testing import CliRunner, Result
 
 from gridshare.cli.main import app

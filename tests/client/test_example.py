@@ -11,7 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.client.live import Browser, LiveServer, Owner
+from tests.client.live import Browser, LiveServer
+from tests.live import Owner
 
 from gridshare.client import FileTokenStore, GridshareClient, ProfileConfig
 

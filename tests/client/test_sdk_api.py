@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from tests.client.conftest import Harness, profile_for
-from tests.client.live import FakeClock, LiveServer, Owner, TokenRequests
+from tests.client.live import FakeClock, LiveServer, TokenRequests
+from tests.live import Owner
 
 from gridshare.client import (
     AsyncGridshareClient,

@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from tests.client.conftest import Harness, profile_for
-from tests.client.live import Browser, LiveServer, Owner
+from tests.client.live import Browser, LiveServer
+from tests.live import Owner
 
 from gridshare.client import (
     AccessDenied,

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from tests.client.conftest import Harness
-from tests.client.live import Browser, LiveServer, Owner
+from tests.client.live import Browser, LiveServer
+from tests.live import Owner
 from typer.testing import CliRunner
 
 from gridshare.cli.main import app

@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.live import ALL_API, LiveServer, PartnerApp, approve, query_of
+from tests.e2e.live import LiveServer, approve
+from tests.live import Partner
+from tests.support import ALL_API, query_of
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +25,7 @@ N = 20
 REDIRECT = "https://partner.example/callback"
 
 
-def basic(partner: PartnerApp) -> dict[str, str]:
+def basic(partner: Partner) -> dict[str, str]:
     raw = f"{partner.client_id}:{partner.secret}".encode()
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
@@ -55,7 +57,7 @@ async def all_at_once(
     return await asyncio.gather(*tasks)
 
 
-async def authorize(live: LiveServer, partner: PartnerApp) -> str:
+async def authorize(live: LiveServer, partner: Partner) -> str:
     owner = live.create_user()
     query = httpx.QueryParams(
         {
@@ -72,7 +74,7 @@ async def authorize(live: LiveServer, partner: PartnerApp) -> str:
     return query_of(seen.callback)["code"]
 
 
-async def exchange(live: LiveServer, partner: PartnerApp, code: str) -> dict[str, Any]:
+async def exchange(live: LiveServer, partner: Partner, code: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=live.base_url) as http:
         response = await http.post(
             "/oauth2/token",

@@ -13,7 +13,8 @@ from urllib.parse import urlencode, urljoin
 import httpx
 import pytest
 
-from tests.e2e.live import ALL_API, LiveServer, hidden, query_of
+from tests.e2e.live import LiveServer
+from tests.support import ALL_API, hidden, query_of
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from tests.e2e.live import ALL_API, LiveServer, approve, device_entries, query_of
+from tests.e2e.live import LiveServer, approve, device_entries
+from tests.support import ALL_API, query_of
 
 pytestmark = pytest.mark.e2e
 
