@@ -55,7 +55,7 @@ import duckdb
 import httpx
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gridshare.config import Settings
@@ -64,8 +64,7 @@ from gridshare.services import Services, build_services
 from gridshare.storage import migrate
 from gridshare.storage.db import Database
 from gridshare.telemetry import parse_telemetry_query
-from gridshare.telemetry.schema import telemetry_sample, telemetry_sensor
-from gridshare.telemetry.store import telemetry_body
+from gridshare.telemetry.store import read_samples, telemetry_body
 
 TEMPLATE = "hybrid_home"
 SEED = 20_260_101
@@ -362,34 +361,20 @@ def measure(
 
 
 async def load_raw(url: str, sensor_id: str) -> dict[str, np.ndarray[Any, Any]]:
+    """The sensor's raw samples as columns for DuckDB (the battery has no missing values)."""
     db = Database(url)
-    s = telemetry_sample.c
     try:
         async with db.read() as session:
-            key = (
-                await session.execute(
-                    select(telemetry_sensor.c.sensor_key).where(
-                        telemetry_sensor.c.sensor_id == sensor_id
-                    )
-                )
-            ).scalar_one()
-            rows = (
-                await session.execute(
-                    select(s.ts, s.power_mw, s.soc_mpct, s.state, s.energy_inc_wh, s.energy_dec_wh)
-                    .where(s.sensor_key == key)
-                    .order_by(s.ts)
-                )
-            ).all()
+            batch = await read_samples(session, sensor_id)
     finally:
         await db.dispose()
-    ts, power, soc, state, inc, dec = zip(*rows, strict=True)
     return {
-        "ts": np.array(ts, dtype=np.int64),
-        "power_mw": np.array(power, dtype=np.int64),
-        "soc_mpct": np.array(soc, dtype=np.int64),
-        "state": np.array(state, dtype=np.int16),
-        "energy_inc_wh": np.array(inc, dtype=np.float64),
-        "energy_dec_wh": np.array(dec, dtype=np.float64),
+        "ts": batch.ts,
+        "power_mw": batch.power_mw,
+        "soc_mpct": batch.soc_mpct,
+        "state": batch.state,
+        "energy_inc_wh": batch.energy_inc_wh,
+        "energy_dec_wh": batch.energy_dec_wh,
     }
 
 

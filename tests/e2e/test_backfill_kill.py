@@ -42,6 +42,7 @@ from gridshare.telemetry.aggregate import MISSING, Rollups, SampleBatch, rollup_
 from gridshare.telemetry.buckets import uniform_grid
 from gridshare.telemetry.schema import ROLLUP_TABLES, telemetry_sample, telemetry_sensor
 from gridshare.telemetry.states import NO_STATE
+from gridshare.telemetry.store import read_samples
 from gridshare.twin import TwinConfig, initial_state, simulate
 from gridshare.twin.timebase import floor_minute, from_minute
 from tests.e2e.live import gridshare_command
@@ -116,31 +117,8 @@ async def kill_mid_backfill(database_url: str) -> tuple[int, int]:
 
 
 async def sensor_samples(db: Database, sensor_id: str) -> SampleBatch:
-    s = telemetry_sample.c
     async with db.read() as session:
-        key = (
-            await session.execute(
-                select(telemetry_sensor.c.sensor_key).where(
-                    telemetry_sensor.c.sensor_id == sensor_id
-                )
-            )
-        ).scalar_one()
-        rows = (
-            await session.execute(
-                select(s.ts, s.power_mw, s.soc_mpct, s.state, s.energy_inc_wh, s.energy_dec_wh)
-                .where(s.sensor_key == key)
-                .order_by(s.ts)
-            )
-        ).all()
-    ts, power, soc, state, inc, dec = (list(c) for c in zip(*rows, strict=True))
-    return SampleBatch(
-        np.array(ts, dtype=np.int64),
-        np.array(power, dtype=np.int64),
-        np.array([MISSING if v is None else v for v in soc], dtype=np.int64),
-        np.array([NO_STATE if v is None else v for v in state], dtype=np.int16),
-        np.array([np.nan if v is None else v for v in inc], dtype=np.float64),
-        np.array([np.nan if v is None else v for v in dec], dtype=np.float64),
-    )
+        return await read_samples(session, sensor_id)
 
 
 async def stored_rollups(db: Database, sensor_id: str, step: int) -> Rollups:

@@ -764,6 +764,18 @@ async def latest_entries(
 # repair
 
 
+async def read_samples(
+    db: Db, sensor_id: str, start_s: int = -(2**62), end_s: int = 2**62
+) -> SampleBatch:
+    """One sensor's stored raw samples in `[start_s, end_s)` (default: all), in time order,
+    missing values as the batch's sentinels; an unknown sensor has none. For checks and
+    exports (tests, benchmarks), not the API's reads."""
+    keys = await sensor_keys(db, [sensor_id], create=False)
+    if sensor_id not in keys:
+        return SampleBatch.empty()
+    return await _read_samples(db, keys[sensor_id], start_s, end_s)
+
+
 async def rebuild_rollups(db: Db, sensor_id: str, start_s: int, end_s: int) -> None:
     """Recompute one sensor's rollups over `[start_s, end_s)` (widened to whole hours) from raw
     rows: the repair path after raw rows were deleted or edited outside `write_samples`."""
