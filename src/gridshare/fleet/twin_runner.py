@@ -5,6 +5,12 @@ ONE transaction, guarded by the state's minute (optimistic concurrency): an ackn
 never lost, a crash mid-chunk loses nothing acknowledged (the chunk is simply simulated again),
 and two server processes advancing the same site cannot both commit the same chunk. Controls are
 re-read before every chunk, so a mode or plan set through the API takes effect at the next step.
+
+With several server processes, the live loop of each only advances the sites it holds a lease
+on (`twin_states.lease_owner` / `lease_until`, renewed every round): a free or expired lease is
+taken, so one process does the work while the others stand by, and when it stops (leases
+released) or dies (leases expire after `LEASE_SECONDS`) another takes over. The optimistic
+guard above still protects every chunk.
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
 import anyio
-from sqlalchemy import update
+from sqlalchemy import or_, select, update
 
 from gridshare.clock import Clock
 from gridshare.fleet.twin_adapter import to_batches, to_site_control, to_twin_site
@@ -44,6 +53,9 @@ log = logging.getLogger(__name__)
 #: Minutes per simulated-and-written chunk during catch-up (one day keeps a transaction to a
 #: few tens of thousands of rows).
 CHUNK_MINUTES = 1440
+#: How long a process's claim on a site lasts without renewal (the live loop renews it every
+#: round, about once a minute): how soon another process takes over from one that died.
+LEASE_SECONDS = 180.0
 Progress = Callable[[int, int], None]
 """Called with (minutes done, minutes to do) after each chunk."""
 
@@ -65,6 +77,8 @@ class TwinRunner:
         self.backfill = timedelta(days=backfill_days)
         self.raw_retention = timedelta(days=raw_retention_days) if raw_retention_days else None
         self._pruned_at = float("-inf")
+        #: This process's name on the leases it holds (unique per runner).
+        self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
     async def start_site(self, site_id: str, history_start: datetime | None = None) -> None:
         """Give a new site its twin state, `backfill_days` in the past unless told otherwise."""
@@ -148,9 +162,46 @@ class TwinRunner:
         result = simulate(twin, state, from_minute(end_minute), control, self.config)
         return result, to_batches(site, twin, result)
 
-    async def advance_all(self, until: datetime | None = None) -> int:
-        written = 0
+    async def claim(self) -> list[str]:
+        """Start the twins that sites lack, then take or renew the lease of every site that is
+        free, expired or already ours; returns the sites this runner now holds."""
+        started = set(await self._twin_site_ids())
         for site_id in await self.repo.all_sites():
+            if site_id not in started:
+                await self.start_site(site_id)
+        now = self.clock.now()
+        async with self.db.write() as session:
+            held = await session.execute(
+                update(TwinStateRow)
+                .where(
+                    or_(
+                        TwinStateRow.lease_owner.is_(None),
+                        TwinStateRow.lease_owner == self.owner,
+                        TwinStateRow.lease_until < now,
+                    )
+                )
+                .values(lease_owner=self.owner, lease_until=now + timedelta(seconds=LEASE_SECONDS))
+                .returning(TwinStateRow.site_id)
+            )
+            return sorted(held.scalars())
+
+    async def release(self) -> None:
+        """Give up this runner's leases (at shutdown), so another process takes over at once."""
+        async with self.db.write() as session:
+            await session.execute(
+                update(TwinStateRow)
+                .where(TwinStateRow.lease_owner == self.owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def _twin_site_ids(self) -> list[str]:
+        async with self.db.read() as session:
+            return list((await session.execute(select(TwinStateRow.site_id))).scalars())
+
+    async def advance_held(self, until: datetime | None = None) -> int:
+        """One round of the live loop: claim, then advance every site held."""
+        written = 0
+        for site_id in await self.claim():
             try:
                 written += await self.advance(site_id, until)
             except _Superseded:
@@ -172,8 +223,11 @@ class TwinRunner:
     async def run_forever(self, interval_seconds: float = 60.0) -> None:
         """Catch every site up, then advance them each minute, until cancelled."""
         while True:
-            await self.advance_all()
-            await self.prune()
+            try:
+                await self.advance_held()
+                await self.prune()
+            except Exception:  # the database away for a moment: try again next round
+                log.exception("twin loop round failed")
             now = self.clock.time()
             await asyncio.sleep(interval_seconds - now % interval_seconds + 0.5)
 
@@ -183,9 +237,12 @@ class _Superseded(Exception):
 
 
 @contextlib.asynccontextmanager
-async def running(runner: TwinRunner, enabled: bool = True) -> AsyncIterator[TwinRunner]:
-    """Run the twin loop in the background for the lifetime of the server."""
-    task = asyncio.create_task(runner.run_forever()) if enabled else None
+async def running(
+    runner: TwinRunner, enabled: bool = True, interval_seconds: float = 60.0
+) -> AsyncIterator[TwinRunner]:
+    """Run the twin loop in the background for the lifetime of the server, then release its
+    leases."""
+    task = asyncio.create_task(runner.run_forever(interval_seconds)) if enabled else None
     try:
         yield runner
     finally:
@@ -193,3 +250,7 @@ async def running(runner: TwinRunner, enabled: bool = True) -> AsyncIterator[Twi
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            try:
+                await runner.release()
+            except Exception:  # leases then simply expire
+                log.exception("could not release the twin leases")
