@@ -1,15 +1,17 @@
 """Several server processes and the twin: the live loop of each advances only the sites it
-holds a lease on, so one process does the work while the others stand by; a process that stops
-lets go at once, one that dies loses its leases after LEASE_SECONDS. Two runners on one
-database stand for two processes."""
+holds a lease on, each takes its fair share, a process that stops lets go at once and one that
+dies loses its leases after LEASE_SECONDS. Two runners on one database stand for two processes;
+`plan_leases` (the sharing rule) is tested on its own below."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 from gridshare.clock import Clock
 from gridshare.config import Settings
+from gridshare.fleet.leases import Lease, plan_leases
 from gridshare.fleet.twin_runner import LEASE_SECONDS, TwinRunner, running
 from gridshare.services import Services
 from gridshare.storage.models import TwinStateRow
@@ -30,20 +32,26 @@ async def lease_of(services: Services, site_id: str) -> TwinStateRow | None:
         return await session.get(TwinStateRow, site_id)
 
 
-async def test_one_runner_holds_the_sites_until_it_lets_go(settings: Settings) -> None:
+async def test_two_runners_share_the_sites_and_one_takes_over_when_the_other_stops(
+    settings: Settings,
+) -> None:
     async with running_app(settings.model_copy(update=SHORT)) as (_, gs):
-        home = await make_home(gs, templates=("hybrid_home", "pv_only"))
+        home = await make_home(gs, templates=("hybrid_home", "pv_only", "battery_retrofit") * 2)
         sites = sorted(site.site_id for site in home.sites)
         one, two = gs.services.twin, second_process(gs.services)
-        assert await one.claim() == sites, "twins are started and leased on first claim"
-        assert await two.claim() == []
-        assert await two.advance_held() == 0
-        assert await one.advance_held() > 0
-        assert await one.claim() == sites, "the holder renews"
-        await one.release()
-        assert await two.claim() == sites
-        assert await one.claim() == []
-        assert await two.advance_held() == 0, "already caught up by the first runner"
+        assert await one.claim() == sites, "alone: twins started and every site leased"
+        second = await two.claim()
+        assert len(second) == 3, "a newcomer takes its fair share at once"
+        first = await one.claim()
+        assert sorted(first + second) == sites and not set(first) & set(second)
+        began = floor_minute(gs.services.clock.now())
+        assert await one.advance_held() > 0 and await two.advance_held() > 0
+        for site in sites:
+            row = await lease_of(gs.services, site)
+            assert row is not None and row.sim_minute >= began, "each caught up what it holds"
+        await two.release()
+        assert await one.claim() == sites
+        assert len(await two.claim()) == 3, "and back for its share on its next round"
 
 
 async def test_the_leases_of_a_runner_that_died_expire(settings: Settings) -> None:
@@ -77,3 +85,45 @@ async def test_the_live_loop_catches_up_what_it_holds_and_lets_go_when_stopped(
                 await asyncio.sleep(0.1)
         row = await lease_of(gs.services, site)
         assert row is not None and row.lease_owner is None and row.lease_until is None
+
+
+# -- the sharing rule ------------------------------------------------------------------------
+
+T = datetime(2026, 1, 1, tzinfo=UTC)
+LATER = T + timedelta(seconds=60)
+
+
+def leases(owners: str) -> list[Lease]:
+    """One lease per character: `a`/`b`/`c` held (live), `x` expired (by `a`), `.` free."""
+    out = []
+    for i, who in enumerate(owners):
+        site = f"s{i:02d}"
+        if who == ".":
+            out.append(Lease(site, None, None))
+        elif who == "x":
+            out.append(Lease(site, "a", T - timedelta(seconds=1)))
+        else:
+            out.append(Lease(site, who, LATER))
+    return out
+
+
+def test_alone_a_runner_takes_every_free_and_expired_site() -> None:
+    plan = plan_leases(leases("..x."), "a", T)
+    assert plan.take_free == ["s00", "s01", "s02", "s03"] and not plan.take_from
+
+
+def test_a_newcomer_takes_the_excess_of_the_holder() -> None:
+    plan = plan_leases(leases("aaaaa"), "b", T)
+    assert plan.keep == [] and plan.take_free == []
+    assert plan.take_from == {"a": ["s03", "s04"]}, "a keeps its share of 3, b gets 2"
+
+
+def test_free_sites_go_first_and_nobody_is_left_below_its_share() -> None:
+    plan = plan_leases(leases("aaab.bb"), "c", T)  # share: ceil(7 / 3) = 3
+    assert plan.take_free == ["s04"] and plan.take_from == {}, "a and b are at their share"
+    assert plan_leases(leases("aaaab.b"), "c", T).take_from == {"a": ["s03"]}
+
+
+def test_a_runner_at_its_share_keeps_it_and_takes_nothing() -> None:
+    plan = plan_leases(leases("aabb"), "a", T)
+    assert plan.keep == ["s00", "s01"] and plan.take_free == [] and plan.take_from == {}

@@ -7,10 +7,10 @@ and two server processes advancing the same site cannot both commit the same chu
 re-read before every chunk, so a mode or plan set through the API takes effect at the next step.
 
 With several server processes, the live loop of each only advances the sites it holds a lease
-on (`twin_states.lease_owner` / `lease_until`, renewed every round): a free or expired lease is
-taken, so one process does the work while the others stand by, and when it stops (leases
-released) or dies (leases expire after `LEASE_SECONDS`) another takes over. The optimistic
-guard above still protects every chunk.
+on (`twin_states.lease_owner` / `lease_until`, renewed every round), and each process takes its
+fair share of the sites (`gridshare.fleet.leases`); when one stops (leases released) or dies
+(leases expire after `LEASE_SECONDS`) the others take its sites over. The optimistic guard
+above still protects every chunk.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import anyio
 from sqlalchemy import or_, select, update
 
 from gridshare.clock import Clock
+from gridshare.fleet.leases import Lease, plan_leases
 from gridshare.fleet.twin_adapter import to_batches, to_site_control, to_twin_site
 from gridshare.homes.sites import Site
 from gridshare.storage.db import Database
@@ -163,25 +164,47 @@ class TwinRunner:
         return result, to_batches(site, twin, result)
 
     async def claim(self) -> list[str]:
-        """Start the twins that sites lack, then take or renew the lease of every site that is
-        free, expired or already ours; returns the sites this runner now holds."""
+        """Start the twins that sites lack, then renew this runner's leases and take its fair
+        share of the rest (`gridshare.fleet.leases`); returns the sites it now holds."""
         started = set(await self._twin_site_ids())
         for site_id in await self.repo.all_sites():
             if site_id not in started:
                 await self.start_site(site_id)
         now = self.clock.now()
+        lease = {"lease_owner": self.owner, "lease_until": now + timedelta(seconds=LEASE_SECONDS)}
+        rows = TwinStateRow
         async with self.db.write() as session:
-            held = await session.execute(
-                update(TwinStateRow)
-                .where(
-                    or_(
-                        TwinStateRow.lease_owner.is_(None),
-                        TwinStateRow.lease_owner == self.owner,
-                        TwinStateRow.lease_until < now,
-                    )
+            leases = [
+                Lease(site_id, owner, until)
+                for site_id, owner, until in await session.execute(
+                    select(rows.site_id, rows.lease_owner, rows.lease_until)
                 )
-                .values(lease_owner=self.owner, lease_until=now + timedelta(seconds=LEASE_SECONDS))
-                .returning(TwinStateRow.site_id)
+            ]
+            plan = plan_leases(leases, self.owner, now)
+            # Each update re-checks what the plan saw, so a concurrent claim cannot be undone.
+            if plan.keep:
+                await session.execute(
+                    update(rows)
+                    .where(rows.site_id.in_(plan.keep), rows.lease_owner == self.owner)
+                    .values(lease)
+                )
+            if plan.take_free:
+                await session.execute(
+                    update(rows)
+                    .where(
+                        rows.site_id.in_(plan.take_free),
+                        or_(rows.lease_owner.is_(None), rows.lease_until <= now),
+                    )
+                    .values(lease)
+                )
+            for owner, sites in plan.take_from.items():
+                await session.execute(
+                    update(rows)
+                    .where(rows.site_id.in_(sites), rows.lease_owner == owner)
+                    .values(lease)
+                )
+            held = await session.execute(
+                select(rows.site_id).where(rows.lease_owner == self.owner, rows.lease_until > now)
             )
             return sorted(held.scalars())
 
