@@ -17,14 +17,14 @@ from typing import Any
 import httpx
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 
 from gridshare.homes.sites import Site
 from gridshare.homes.templates import build_site
 from gridshare.homes.topology import SensorInfo, sensors_of
 from gridshare.storage.db import Database
-from gridshare.telemetry.schema import telemetry_sample, telemetry_sensor
+from gridshare.telemetry.aggregate import MISSING
 from gridshare.telemetry.states import STATE_WORDS
+from gridshare.telemetry.store import read_samples
 from tests.support import ALL_API, Homeowner, Partner, TestServices
 
 I64 = npt.NDArray[np.int64]
@@ -206,40 +206,15 @@ class Stored:
 
 
 async def stored_samples(db: Database, sensor_id: str) -> Stored:
-    s = telemetry_sample.c
     async with db.read() as session:
-        key = (
-            await session.execute(
-                select(telemetry_sensor.c.sensor_key).where(
-                    telemetry_sensor.c.sensor_id == sensor_id
-                )
-            )
-        ).scalar_one_or_none()
-        if key is None:
-            rows: list[Any] = []
-        else:
-            rows = list(
-                (
-                    await session.execute(
-                        select(
-                            s.ts, s.power_mw, s.soc_mpct, s.state, s.energy_inc_wh, s.energy_dec_wh
-                        )
-                        .where(s.sensor_key == key)
-                        .order_by(s.ts)
-                    )
-                ).all()
-            )
-    if not rows:
-        empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
-        return Stored(empty_i, empty_i, empty_f, empty_i, empty_f, empty_f)
-    ts, power, soc, state, inc, dec = zip(*rows, strict=True)
+        batch = await read_samples(session, sensor_id)
     return Stored(
-        np.array(ts, dtype=np.int64),
-        np.array(power, dtype=np.int64),
-        np.array([math.nan if v is None else v for v in soc], dtype=np.float64),
-        np.array([-1 if v is None else v for v in state], dtype=np.int64),
-        np.array([math.nan if v is None else v for v in inc], dtype=np.float64),
-        np.array([math.nan if v is None else v for v in dec], dtype=np.float64),
+        batch.ts,
+        batch.power_mw,
+        np.where(batch.soc_mpct == MISSING, math.nan, batch.soc_mpct.astype(np.float64)),
+        batch.state.astype(np.int64),  # NO_STATE is -1 already
+        batch.energy_inc_wh,
+        batch.energy_dec_wh,
     )
 
 
