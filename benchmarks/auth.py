@@ -35,20 +35,19 @@ import math
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+from server_process import clean_env, free_port, gridshare_command, load_average, spawned_server
 
 PASSWORD = "benchmark horse battery"
 REDIRECT = "https://bench.example/callback"
@@ -128,17 +127,6 @@ def status_label(response: httpx.Response) -> str:
 
 
 # -- talking to the server --------------------------------------------------------------------
-
-
-def gridshare_command() -> list[str]:
-    script = Path(sys.executable).with_name("gridshare")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gridshare.cli.main"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSHARE_")}
-    env.update(extra)
-    return env
 
 
 async def admin(database_url: str, *args: str) -> Any:
@@ -228,59 +216,19 @@ async def consent_once(http: httpx.AsyncClient, partner: Partner) -> None:
 # -- spawning a server --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
-def spawned_server(workdir: Path, database_url: str | None, extra_env: dict[str, str]) -> Any:
-    port = free_port()
+def bench_server(
+    workdir: Path, database_url: str | None, extra_env: dict[str, str]
+) -> Iterator[tuple[str, str]]:
+    """A server on a free port (a fresh SQLite file unless `database_url`), rate limits off."""
     database_url = database_url or f"sqlite:///{workdir / 'bench.db'}"
-    log = (workdir / "server.log").open("wb")
     env = clean_env(
         GRIDSHARE_LOGIN_RATE_PER_MINUTE="100000000",
         GRIDSHARE_API_RATE_PER_MINUTE="100000000",
         **extra_env,
     )
-    proc = subprocess.Popen(
-        [
-            *gridshare_command(),
-            "serve",
-            "--no-demo",
-            "--port",
-            str(port),
-            "--database-url",
-            database_url,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"server exited ({proc.returncode}); see {workdir / 'server.log'}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/.well-known/openid-configuration").status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start within 60 s")
-            time.sleep(0.2)
+    with spawned_server(database_url, free_port(), workdir / "server.log", env) as base_url:
         yield base_url, database_url
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
 
 
 # -- the benchmark ------------------------------------------------------------------------------
@@ -481,13 +429,6 @@ async def benchmark(base_url: str, database_url: str, args: argparse.Namespace) 
     return phases
 
 
-def load_average() -> str:
-    try:
-        return "/".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
 def print_table(phases: list[Phase], base_url: str, load_before: str) -> None:
     header = (
         f"{'operation':<40} {'conc':>4} {'ok':>6} {'errors':>6} {'ops/s':>8} "
@@ -551,7 +492,7 @@ def main() -> None:
     if args.spawn:
         with (
             tempfile.TemporaryDirectory(prefix="gridshare-bench-") as tmp,
-            spawned_server(Path(tmp), args.database_url, extra_env) as (base_url, database_url),
+            bench_server(Path(tmp), args.database_url, extra_env) as (base_url, database_url),
         ):
             phases = asyncio.run(benchmark(base_url, database_url, args))
     else:

@@ -36,11 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +51,7 @@ import duckdb
 import httpx
 import numpy as np
 import pandas as pd
+from server_process import clean_env, free_port, load_average, spawned_server
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -69,7 +66,6 @@ from gridshare.telemetry.store import read_samples, telemetry_body
 TEMPLATE = "hybrid_home"
 SEED = 20_260_101
 SCOPE = "lunar/device.read"
-STARTUP_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -234,65 +230,14 @@ async def backfill(services: Services, days: int, quiet: bool) -> Backfill:
 # -- 2. HTTP ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def gridshare_command() -> list[str]:
-    script = Path(sys.executable).with_name("gridshare")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gridshare.cli.main"]
-
-
-@contextlib.contextmanager
-def spawned_server(url: str, port: int, workdir: Path) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSHARE_")}
-    env.update(
+def bench_server(url: str, port: int, workdir: Path) -> contextlib.AbstractContextManager[str]:
+    """The server, with nothing moving (no live twin) and the rate limit out of the way."""
+    env = clean_env(
         GRIDSHARE_TWIN_LIVE="false",
         GRIDSHARE_API_RATE_PER_MINUTE="100000000",
         GRIDSHARE_KEY_PUBLISH_AHEAD_SECONDS="0",
     )
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                *gridshare_command(),
-                "serve",
-                "--no-demo",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database-url",
-                url,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"server exited ({proc.returncode}); see {log_path}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/.well-known/openid-configuration").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"server did not start within {STARTUP_TIMEOUT:.0f} s")
-                time.sleep(0.2)
-            yield base
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+    return spawned_server(url, port, workdir / "server.log", env)
 
 
 def interval(case: Case, end: datetime) -> str:
@@ -461,12 +406,6 @@ def check_same(name: str, ours: list[dict[str, Any]], duck: Any) -> str:
 # -- main ------------------------------------------------------------------------------------
 
 
-def load_average() -> str:
-    with contextlib.suppress(OSError):
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    return "?"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
@@ -507,7 +446,7 @@ def main() -> None:
                     "local": in_process_contender(loop, db, bf, zone),
                 }
                 with (
-                    spawned_server(url, port, workdir) as base,
+                    bench_server(url, port, workdir) as base,
                     httpx.Client(
                         headers={"Authorization": f"Bearer {bf.token}"}, timeout=30
                     ) as client,
