@@ -17,6 +17,7 @@ from gridshare import __version__
 from gridshare.api.errors import ApiError
 from gridshare.api.openapi import install_openapi
 from gridshare.api.routes import control, devices, sites, telemetry
+from gridshare.auth.purge import ExpiredRows, purging
 from gridshare.auth.routes import router as auth_router
 from gridshare.clock import Clock
 from gridshare.config import Settings
@@ -53,7 +54,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 print(walkthrough(services.issuer, creds), flush=True)
         await ensure_docs_client(services)
         try:
-            async with running(services.twin, enabled=settings.twin_live):
+            purger = ExpiredRows(db, services.clock, settings.purge_batch_size)
+            async with (
+                running(services.twin, enabled=settings.twin_live),
+                purging(purger, settings.purge_interval_seconds),
+            ):
                 yield
         finally:
             await services.aclose()

@@ -51,13 +51,23 @@ class Settings(BaseSettings):
     code_ttl_seconds: int = 300
     #: How long a new signing key is published in the JWKS before it signs anything.
     key_publish_ahead_seconds: int = 600
-    #: Lockout after repeated failed sign-ins, per username (Cognito's rule).
-    lockout_threshold: int = 5
-    lockout_max_seconds: int = 900
+    #: Lockout after repeated failed sign-ins of one username from one client address
+    #: (Cognito's rule, per address so a guesser cannot lock the owner out everywhere).
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_max_seconds: int = Field(default=900, ge=1)
+    #: Failed sign-ins of one username from all addresses together before it is locked
+    #: everywhere (bounds guessing spread over many addresses).
+    lockout_global_threshold: int = Field(default=100, ge=1)
+    #: A username's failure counts are forgotten this long after their last failure.
+    lockout_memory_seconds: int = Field(default=86400, ge=1)
     #: Sign-in attempts per client address per minute.
     login_rate_per_minute: int = 30
     #: Failed client authentications tolerated per client and per address per minute.
     client_auth_failures_per_minute: int = 20
+    #: How often each process deletes expired codes, sign-in sessions and login throttles
+    #: (seconds; 0 = never), and how many rows one delete statement takes at most.
+    purge_interval_seconds: float = Field(default=300.0, ge=0)
+    purge_batch_size: int = Field(default=1000, ge=1)
     #: Customer API requests per access token per minute.
     api_rate_per_minute: int = 600
     #: How long a process may trust that a token family it found live is still live, when no

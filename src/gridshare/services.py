@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from gridshare.auth.clients import ClientService
 from gridshare.auth.grants import GrantService
 from gridshare.auth.keys import KeyStore
+from gridshare.auth.lockout import Lockout, LockoutRule
 from gridshare.auth.passwords import Passwords
 from gridshare.auth.revocation import RevocationFeed, revocation_feed
 from gridshare.auth.secret_key import load_secret_key
@@ -48,6 +49,15 @@ class Services:
         await self.revocations.aclose()
 
 
+def lockout_rule(settings: Settings) -> LockoutRule:
+    return LockoutRule(
+        threshold=settings.lockout_threshold,
+        global_threshold=settings.lockout_global_threshold,
+        max_lock_seconds=settings.lockout_max_seconds,
+        memory_seconds=settings.lockout_memory_seconds,
+    )
+
+
 async def build_services(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
     clock = clock or Clock()
     issuer = settings.resolved_issuer()
@@ -77,9 +87,7 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
             status_cache_seconds=settings.token_status_cache_seconds,
         ),
         clients=ClientService(db, clock, hmac_key, feed),
-        users=UserService(
-            db, clock, passwords, settings.lockout_threshold, settings.lockout_max_seconds
-        ),
+        users=UserService(db, clock, passwords, Lockout(db, clock, lockout_rule(settings))),
         grants=GrantService(db, clock, settings.code_ttl_seconds, feed),
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
         limits=RateLimits(settings.redis_url),

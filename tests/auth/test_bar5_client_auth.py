@@ -1,5 +1,6 @@
 """Security bar 5: client secrets compared in constant time, unknown client and wrong secret
-indistinguishable, and repeated bad secrets throttled per client and per address."""
+indistinguishable, and repeated bad secrets throttled per (client, address) and per address,
+never refusing a correct secret."""
 
 from __future__ import annotations
 
@@ -132,26 +133,40 @@ async def test_client_secrets_are_stored_only_as_keyed_digests(gs: TestServices)
     assert len(rows[0].secret_hmac) == 64
 
 
-async def test_repeated_bad_secrets_throttle_the_client_even_with_the_right_secret(
+async def test_bad_secrets_throttle_the_guessing_address_never_the_right_secret(
     gs: TestServices, app: FastAPI
 ) -> None:
     partner = await gs.partner()
     assert partner.secret is not None
-    # Failures come from different addresses, so only the per-client counter fills up.
-    for n in range(FAILURES_PER_MINUTE):
+    async with client_at(app, "198.51.100.10") as guesser:
+        for _ in range(FAILURES_PER_MINUTE):
+            failed = await _token_call(guesser, partner.client_id, "wrong-" + "x" * 40)
+            assert failed.status_code == 401
+        blocked = await _token_call(guesser, partner.client_id, "wrong-" + "x" * 40)
+        assert blocked.status_code == 429, blocked.text
+        assert blocked.json()["error"] == "slow_down"
+        assert int(blocked.headers["retry-after"]) >= 1
+        assert blocked.headers["cache-control"] == "no-store"
+        # The right secret passes, from the throttled address too (addresses are shared).
+        fine = await _token_call(guesser, partner.client_id, partner.secret)
+        assert fine.status_code == 400 and fine.json()["error"] == "invalid_grant"
+    async with client_at(app, "198.51.100.99") as partner_host:
+        fine = await _token_call(partner_host, partner.client_id, partner.secret)
+    assert fine.status_code == 400 and fine.json()["error"] == "invalid_grant"
+
+
+async def test_bad_secrets_from_many_addresses_do_not_throttle_the_client(
+    gs: TestServices, app: FastAPI
+) -> None:
+    """There is no per-client counter anyone could fill: each address pays for its own failures."""
+    partner = await gs.partner()
+    assert partner.secret is not None
+    for n in range(3 * FAILURES_PER_MINUTE):
         async with client_at(app, f"198.51.100.{10 + n}") as http:
             failed = await _token_call(http, partner.client_id, "wrong-" + "x" * 40)
             assert failed.status_code == 401
     async with client_at(app, "198.51.100.99") as http:
-        blocked = await _token_call(http, partner.client_id, partner.secret)
-    assert blocked.status_code == 429, blocked.text
-    assert int(blocked.headers["retry-after"]) >= 1
-    assert blocked.headers["cache-control"] == "no-store"
-    # Another client is not affected.
-    other = await gs.partner(name="Other")
-    assert other.secret is not None
-    async with client_at(app, "198.51.100.98") as http:
-        fine = await _token_call(http, other.client_id, other.secret)
+        fine = await _token_call(http, partner.client_id, partner.secret)
     assert fine.status_code == 400 and fine.json()["error"] == "invalid_grant"
 
 
@@ -163,9 +178,11 @@ async def test_repeated_bad_secrets_throttle_the_address(gs: TestServices, app: 
         for _ in range(FAILURES_PER_MINUTE):
             failed = await _token_call(attacker, secrets.token_hex(13), "guess")
             assert failed.status_code == 401
-        blocked = await _token_call(attacker, partner.client_id, partner.secret)
+        blocked = await _token_call(attacker, secrets.token_hex(13), "guess")
         assert blocked.status_code == 429 and "retry-after" in blocked.headers
     async with client_at(app, "198.51.100.51") as elsewhere:
+        fresh = await _token_call(elsewhere, secrets.token_hex(13), "guess")
+        assert fresh.status_code == 401
         fine = await _token_call(elsewhere, partner.client_id, partner.secret)
     assert fine.status_code == 400 and fine.json()["error"] == "invalid_grant"
 
@@ -180,9 +197,13 @@ async def test_revoke_endpoint_is_throttled_too(gs: TestServices, app: FastAPI) 
             )
             assert failed.status_code == 401
         blocked = await http.post(
+            "/oauth2/revoke", data={"token": "x"}, headers=_basic(partner.client_id, "bad")
+        )
+        assert blocked.status_code == 429
+        fine = await http.post(
             "/oauth2/revoke", data={"token": "x"}, headers=_basic(partner.client_id, partner.secret)
         )
-    assert blocked.status_code == 429
+    assert fine.status_code == 200
 
 
 async def test_missing_or_unexpected_secret_does_not_reveal_whether_a_client_exists(

@@ -92,8 +92,9 @@ async def test_unknown_user_costs_one_full_argon2_verification_like_a_wrong_pass
         return real(self, hash, password)
 
     monkeypatch.setattr(PasswordHasher, "verify", spy)
-    assert (await gs.services.users.sign_in(owner.email, WRONG)).user is None
-    assert (await gs.services.users.sign_in("ghost@example.com", WRONG)).user is None
+    users = gs.services.users
+    assert (await users.sign_in(owner.email, WRONG, address="203.0.113.7")).user is None
+    assert (await users.sign_in("ghost@example.com", WRONG, address="203.0.113.7")).user is None
     assert len(calls) == 2
     assert all(c.startswith("$argon2id$") for c in calls)
 
@@ -153,8 +154,10 @@ async def test_parallel_failed_sign_ins_are_all_counted(gs: TestServices) -> Non
     responses = await asyncio.gather(*(gs.http.post("/login", data=form) for _ in range(12)))
     assert sorted(r.status_code for r in responses) == [400] * 12
     async with gs.services.db.read() as session:
-        throttle = await session.get(LoginThrottle, owner.email)
-    assert throttle is not None and throttle.failures == 12
+        here = await session.get(LoginThrottle, (owner.email, "203.0.113.7"))
+        everywhere = await session.get(LoginThrottle, (owner.email, "*"))
+    assert here is not None and here.failures == 12
+    assert everywhere is not None and everywhere.failures == 12
     locked = await _attempt(gs.http, owner.email, PASSWORD)
     assert locked.status_code == 429
 

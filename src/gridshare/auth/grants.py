@@ -172,12 +172,16 @@ class GrantService:
             row = await session.get(AuthCode, sha256_hex(code), with_for_update=True)
             if row is None or row.client_id != client.client_id:
                 raise InvalidGrant("authorization code is invalid")
+            # A replay must pass every check a first redemption would (the caller authenticated
+            # the client) before it may revoke anything: otherwise a leaked used code, without
+            # its verifier, would let anyone revoke the homeowner's tokens. Past the code's
+            # expiry a replay revokes nothing either (the purge deletes the record then).
+            self._check_code(row, now, redirect_uri, verifier)
             if row.redeemed_at is not None:
                 replayed = True
                 if row.family_id is not None:
                     await self._revoke_family(session, row.family_id, "code_replayed", now)
             else:
-                self._check_code(row, now, redirect_uri, verifier)
                 grant = await session.get(Grant, row.grant_id)
                 user = await session.get(User, row.user_id)
                 if grant is None or grant.revoked_at is not None or user is None or user.disabled:

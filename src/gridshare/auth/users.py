@@ -1,9 +1,8 @@
-"""Homeowners: creation and sign-in with Cognito's lockout rule.
+"""Homeowners: creation and sign-in with Cognito's lockout rule (see `lockout`).
 
 Unknown usernames and wrong passwords get the same answer and cost the same Argon2 work; failures
 are counted per username whether or not it exists, so lockout says nothing about existence
-either. After `threshold` failures each further failure locks the name for 2^(n-threshold)
-seconds, capped (Cognito: 5 failures, at most 15 minutes).
+either.
 """
 
 from __future__ import annotations
@@ -11,16 +10,15 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from gridshare.auth.lockout import Locked, Lockout
 from gridshare.auth.passwords import Passwords
 from gridshare.clock import Clock
 from gridshare.storage.db import Database
-from gridshare.storage.models import LoginThrottle, User
+from gridshare.storage.models import User
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
@@ -47,14 +45,11 @@ def normalize_email(email: str) -> str:
 
 
 class UserService:
-    def __init__(
-        self, db: Database, clock: Clock, passwords: Passwords, threshold: int, max_lock: int
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, passwords: Passwords, lockout: Lockout) -> None:
         self.db = db
         self.clock = clock
         self.passwords = passwords
-        self.threshold = threshold
-        self.max_lock = max_lock
+        self.lockout = lockout
 
     async def create(self, email: str, password: str) -> User:
         try:
@@ -89,48 +84,17 @@ class UserService:
             result = await session.execute(select(User).where(User.email == normalize_email(email)))
             return result.scalar_one_or_none()
 
-    async def sign_in(self, username: str, password: str) -> SignInResult:
+    async def sign_in(self, username: str, password: str, *, address: str) -> SignInResult:
+        """Check a password from the client at `address`, within the lockout rule."""
         name = normalize_email(username)[:320]
-        now = self.clock.now()
-        async with self.db.read() as session:
-            throttle = await session.get(LoginThrottle, name)
-        if (
-            throttle is not None
-            and throttle.locked_until is not None
-            and throttle.locked_until > now
-        ):
-            wait = int((throttle.locked_until - now).total_seconds()) + 1
-            return SignInResult(None, SignInFailure.LOCKED, wait)
+        reservation = await self.lockout.reserve(name, address)
+        if isinstance(reservation, Locked):
+            return SignInResult(None, SignInFailure.LOCKED, reservation.retry_after)
         user = await self.by_email(name)
         ok = await self.passwords.verify(
             user.password_hash if user is not None else None, password[:MAX_PASSWORD_LENGTH]
         )
         if ok and user is not None and not user.disabled:
-            if throttle is not None:
-                async with self.db.write() as session:
-                    row = await session.get(LoginThrottle, name)
-                    if row is not None:
-                        await session.delete(row)
+            await self.lockout.succeeded(reservation)
             return SignInResult(user)
-        await self._record_failure(name)
         return SignInResult(None, SignInFailure.BAD_CREDENTIALS)
-
-    async def _record_failure(self, name: str) -> None:
-        now = self.clock.now()
-        for attempt in range(2):
-            try:
-                async with self.db.write() as session:
-                    row = await session.get(LoginThrottle, name, with_for_update=True)
-                    if row is None:
-                        row = LoginThrottle(username=name, failures=0, locked_until=None)
-                        session.add(row)
-                    row.failures += 1
-                    if row.failures >= self.threshold:
-                        seconds = min(2 ** (row.failures - self.threshold), self.max_lock)
-                        row.locked_until = now + timedelta(seconds=seconds)
-                return
-            except IntegrityError:
-                # A concurrent failure inserted the row first (PostgreSQL's FOR UPDATE cannot
-                # lock a row that does not exist yet): count this one on top of it.
-                if attempt:
-                    raise

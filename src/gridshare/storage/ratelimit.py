@@ -40,13 +40,6 @@ class RateLimits:
         allowed = await self._strategy.hit(item, *key)
         return await self._decision(item, allowed, *key)
 
-    async def blocked(self, per_minute: int, *key: str) -> Decision | None:
-        """Without counting: a Decision if `key` has used up its window, else None."""
-        item = RateLimitItemPerMinute(per_minute)
-        if await self._strategy.test(item, *key):
-            return None
-        return await self._decision(item, False, *key)
-
     async def _decision(self, item: RateLimitItemPerMinute, allowed: bool, *key: str) -> Decision:
         stats = await self._strategy.get_window_stats(item, *key)
         reset_after = max(1, math.ceil(stats.reset_time - time.time()))

@@ -267,7 +267,9 @@ async def login_submit(request: Request, services: ServicesDep) -> Response:
             status_code=403,
         )
     username = form.values.get("username", "")
-    result = await services.users.sign_in(username, form.values.get("password", ""))
+    result = await services.users.sign_in(
+        username, form.values.get("password", ""), address=client_address(request)
+    )
     if result.user is None:
         assert result.failure is not None
         status_code = 429 if result.failure is SignInFailure.LOCKED else 400

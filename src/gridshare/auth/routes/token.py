@@ -51,22 +51,33 @@ async def _read_form(request: Request) -> Params:
 
 
 async def authenticate_client(services: Services, request: Request, params: Params) -> Client:
-    """Client authentication with throttling of repeated failures per client and per address."""
-    per_minute = services.settings.client_auth_failures_per_minute
-    address = client_address(request)
-    try:
-        client_id, _ = ClientService.credentials(request.headers.get("authorization"), params)
-    except InvalidClient:
-        client_id = ""
-    for key in (("client-auth-addr", address), ("client-auth-client", client_id)):
-        if key[1] and (blocked := await services.limits.blocked(per_minute, *key)):
-            raise TooManyRequests(blocked.reset_after)
+    """Client authentication; failures are throttled per (client, address) and per address.
+
+    Only failures are counted, and only under keys of the address they came from, so nobody's
+    guesses can get another party's correct credentials refused. A request that authenticates
+    passes even from a throttled address: addresses are shared (NAT, egress pools), and a client
+    secret is 256 random bits, so the throttle is back-pressure on guessers, not what keeps
+    secrets safe. Past the limit a failing request answers 429 instead of 401.
+    """
     try:
         return await services.clients.authenticate(request.headers.get("authorization"), params)
     except InvalidClient:
-        await services.limits.hit(per_minute, "client-auth-addr", address)
+        per_minute = services.settings.client_auth_failures_per_minute
+        address = client_address(request)
+        try:
+            client_id, _ = ClientService.credentials(request.headers.get("authorization"), params)
+        except (InvalidClient, InvalidRequest):
+            client_id = ""
+        keys: list[tuple[str, ...]] = [("client-auth-addr", address)]
         if client_id:
-            await services.limits.hit(per_minute, "client-auth-client", client_id)
+            keys.append(("client-auth-client", client_id, address))
+        waits = []
+        for key in keys:
+            decision = await services.limits.hit(per_minute, *key)
+            if not decision.allowed:
+                waits.append(decision.reset_after)
+        if waits:
+            raise TooManyRequests(max(waits)) from None
         raise
 
 

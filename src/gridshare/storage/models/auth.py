@@ -29,13 +29,19 @@ class User(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per username, kept for unknown usernames too so lockout reveals nothing."""
+    """Failed sign-ins of a username from one address, or from everywhere (`address` "*").
 
-    __tablename__ = "login_throttle"
+    Kept for unknown usernames too, so lockout reveals nothing; forgotten at `expires_at` (a
+    while after the last failure), when the background purge deletes the row.
+    """
+
+    __tablename__ = "login_throttles"
 
     username: Mapped[str] = mapped_column(String(320), primary_key=True)
+    address: Mapped[str] = mapped_column(String(100), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Client(Base):
@@ -107,7 +113,7 @@ class SignInSession(Base):
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Grant(Base):
@@ -139,7 +145,7 @@ class AuthCode(Base):
     code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
     nonce: Mapped[str | None] = mapped_column(Text, nullable=True)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The token family the redemption created; replay of the code revokes it.
     family_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
