@@ -37,6 +37,16 @@ def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
     return settings.model_copy(update={"login_rate_per_minute": 1000} | overrides)
 
 
+@pytest.fixture
+def live_server(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> LiveServer:
+    """The server's clock stands still unless the test moves it: a 1 s lock stays exact however
+    slow the machine is."""
+    clock = live_server.services.clock
+    start = clock.time()
+    monkeypatch.setattr(clock, "time", lambda: start + clock.offset_seconds)
+    return live_server
+
+
 async def test_concurrent_wrong_passwords_cannot_outrun_the_lockout(
     live_server: LiveServer,
 ) -> None:
