@@ -1,6 +1,6 @@
 """Security bar 6: sign-in answers the same for unknown users and wrong passwords, locks a
-username after 5 failures (backing off 2^(n-5) s up to 15 minutes), rate-limits per address, and
-hashes with Argon2id off the event loop with bounded concurrency."""
+username at an address after 5 failures (backing off 2^(n-5) s up to 15 minutes), rate-limits
+per address, and hashes with Argon2id off the event loop with bounded concurrency."""
 
 from __future__ import annotations
 
