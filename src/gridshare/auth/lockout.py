@@ -71,7 +71,7 @@ class Lockout:
         keys = [address[:MAX_ADDRESS_LENGTH] or "unknown", EVERYWHERE]
         async with self.db.write() as session:
             await self._ensure_rows(session, username, keys, now)
-            rows = [await self._locked_row(session, username, key) for key in keys]
+            rows = [await self._locked_row(session, username, key, now) for key in keys]
             for row in rows:
                 if row.expires_at <= now:  # forgotten, whether or not the purge has run yet
                     row.failures, row.locked_until = 0, None
@@ -127,8 +127,13 @@ class Lockout:
         insert = sqlite.insert if self.db.sqlite else postgresql.insert
         await session.execute(insert(LoginThrottle).values(values).on_conflict_do_nothing())
 
-    @staticmethod
-    async def _locked_row(session: AsyncSession, username: str, key: str) -> LoginThrottle:
+    async def _locked_row(
+        self, session: AsyncSession, username: str, key: str, now: datetime
+    ) -> LoginThrottle:
         row = await session.get(LoginThrottle, (username, key), with_for_update=True)
-        assert row is not None  # inserted just above in this transaction, or earlier
+        if row is None:
+            # Another process's purge deleted it (expired) between our insert and this read.
+            await self._ensure_rows(session, username, [key], now)
+            row = await session.get(LoginThrottle, (username, key), with_for_update=True)
+        assert row is not None  # a fresh row is not expired, so no purge takes it
         return row
