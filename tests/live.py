@@ -76,15 +76,18 @@ class LiveServer:
         self.error: BaseException | None = None
 
     @classmethod
-    def start(cls, settings: Settings) -> Self:
-        """Bind first, so the issuer can name the real port before the app is created."""
+    def start(cls, settings: Settings, issuer: str | None = None) -> Self:
+        """Bind first, so the issuer can name the real port before the app is created.
+
+        `issuer`: a public URL other than the socket's own (a deployment behind a proxy).
+        """
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        base = f"http://127.0.0.1:{port}"
+        public = issuer or f"http://127.0.0.1:{port}"
         live = cls(
-            settings.model_copy(update={"issuer": base, "host": "127.0.0.1", "port": port}), sock
+            settings.model_copy(update={"issuer": public, "host": "127.0.0.1", "port": port}), sock
         )
         live.thread.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT
