@@ -1,10 +1,11 @@
 """Our real app on a real socket: the one live-server core the SDK/CLI, e2e and browser tests share.
 
-`LiveServer.start(settings)` runs `gridshare.app.create_app` under uvicorn in a background thread
-with its own event loop, listening on 127.0.0.1 on a free port, with `issuer` set to its real base
-URL. Coroutines that need the app's services (bound to the server's loop) go through
-`LiveServer.call`. `tests.client.live` and `tests.e2e.live` subclass it with the ways their tests
-create homeowners and partners (the app's services, or the operator's `gridshare admin` CLI).
+`LiveServer.start(settings)` runs `gridshare.app.create_app` under uvicorn (configured as
+`gridshare serve` configures it: `gridshare.serving`) in a background thread with its own event
+loop, listening on 127.0.0.1 on a free port, with `issuer` set to its real base URL. Coroutines
+that need the app's services (bound to the server's loop) go through `LiveServer.call`.
+`tests.client.live` and `tests.e2e.live` subclass it with the ways their tests create homeowners
+and partners (the app's services, or the operator's `gridshare admin` CLI).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 from gridshare.app import create_app
 from gridshare.config import Settings
 from gridshare.services import Services
+from gridshare.serving import uvicorn_config
 from tests.support import PASSWORD
 
 T = TypeVar("T")
@@ -60,8 +62,9 @@ class LiveServer:
         self.port: int = sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.app: FastAPI = create_app(settings)
-        config = uvicorn.Config(
+        config = uvicorn_config(
             self.app,
+            settings,
             lifespan="on",
             log_level="warning",
             access_log=False,
@@ -73,15 +76,18 @@ class LiveServer:
         self.error: BaseException | None = None
 
     @classmethod
-    def start(cls, settings: Settings) -> Self:
-        """Bind first, so the issuer can name the real port before the app is created."""
+    def start(cls, settings: Settings, issuer: str | None = None) -> Self:
+        """Bind first, so the issuer can name the real port before the app is created.
+
+        `issuer`: a public URL other than the socket's own (a deployment behind a proxy).
+        """
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        base = f"http://127.0.0.1:{port}"
+        public = issuer or f"http://127.0.0.1:{port}"
         live = cls(
-            settings.model_copy(update={"issuer": base, "host": "127.0.0.1", "port": port}), sock
+            settings.model_copy(update={"issuer": public, "host": "127.0.0.1", "port": port}), sock
         )
         live.thread.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT

@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     #: bound covers the rest (the admin CLI, other processes without Redis).
     token_status_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
+    #: Seconds a client has to send a complete request head (slowloris defence; 408, closed).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    #: Seconds an idle keep-alive connection stays open between requests.
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    #: Open connections per process; past it, the one idle longest is closed to make room.
+    #: Never more than half the open-files limit (`serve` raises the soft limit to the hard one).
+    max_connections: int = Field(default=2048, ge=1)
+    #: Honour X-Forwarded-For/-Proto from the addresses in `forwarded_allow_ips` only.
+    proxy_headers: bool = True
+    #: Proxy addresses trusted for X-Forwarded-*: comma-separated IPs or CIDR networks, "*" for
+    #: any (only when nothing else can reach the server). Loopback by default.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+
     #: History a new site starts with (the twin simulates it at creation), in days.
     twin_backfill_days: float = 30.0
     #: Advance every site's twin each minute while the server runs (and catch up at start).

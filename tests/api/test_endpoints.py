@@ -267,12 +267,13 @@ async def test_device_detail_has_the_static_properties(gs: TestServices, templat
     assert sorted(kinds) == sorted(SITE_FACTS[template]["kinds"])
 
 
-async def test_device_partners_lists_every_connected_partner(gs: TestServices) -> None:
+async def test_device_partners_names_only_the_caller(gs: TestServices) -> None:
+    """Other partners of the homeowner are counted, not named (docs/domain-homes.md)."""
     home = await make_home(gs)
-    other = await gs.partner(name="Another Partner")
+    other = await gs.partner(name="Rival Energy")
     await gs.tokens(other, home.owner)
     body = await get_json(gs, home, f"/api/v2/devices/{home.device_id('inverter')}")
-    assert body["partners"] == ["Another Partner", "Partner App"]
+    assert body["partners"] == ["Partner App", "another partner"]
 
 
 async def test_sensor_ids_are_not_devices(gs: TestServices) -> None:

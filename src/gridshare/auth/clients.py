@@ -12,7 +12,7 @@ import base64
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from gridshare.auth import redirects
 from gridshare.auth.digests import constant_time_equal, hmac_hex, new_client_id, random_token
@@ -22,7 +22,7 @@ from gridshare.auth.revocation import LocalFeed, RevocationFeed
 from gridshare.auth.scopes import ALL_SCOPES, DEFAULT_CLIENT_SCOPES
 from gridshare.clock import Clock
 from gridshare.storage.db import Database
-from gridshare.storage.models import Client, ClientSecret
+from gridshare.storage.models import AuthCode, Client, ClientSecret, TokenFamily
 
 MAX_ACTIVE_SECRETS = 2
 ACCESS_TTL_RANGE = (300, 86400)
@@ -147,20 +147,41 @@ class ClientService:
             )
 
     async def set_disabled(self, client_id: str, disabled: bool) -> bool:
+        """Disable or re-enable a client; False if there is no such client.
+
+        Disabling is final for what the client holds: every token family (so every access and
+        refresh token) is revoked and unredeemed codes are deleted, in the same transaction, so
+        re-enabling after a leaked secret was rotated restores nothing an attacker may hold.
+        """
+        now = self.clock.now()
         async with self.db.write() as session:
             result = await session.execute(
                 update(Client).where(Client.client_id == client_id).values(disabled=disabled)
             )
+            if disabled:
+                await session.execute(
+                    update(TokenFamily)
+                    .where(TokenFamily.client_id == client_id, TokenFamily.revoked_at.is_(None))
+                    .values(revoked_at=now, revoked_reason="client_disabled")
+                )
+                await session.execute(
+                    delete(AuthCode).where(
+                        AuthCode.client_id == client_id, AuthCode.redeemed_at.is_(None)
+                    )
+                )
         if disabled:
             await self.feed.bump()
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def add_redirect_uri(self, client_id: str, uri: str) -> None:
+    async def pin_redirect_uri(self, client_id: str, uri: str) -> None:
+        """Make `uri` the client's only redirect URI, matched exactly (port included)."""
         redirects.validate_registration(uri)
         async with self.db.write() as session:
-            client = await session.get(Client, client_id)
-            if client is not None and uri not in client.redirect_uris:
-                client.redirect_uris = [*client.redirect_uris, uri]
+            await session.execute(
+                update(Client)
+                .where(Client.client_id == client_id)
+                .values(redirect_uris=[uri], loopback_any_port=False)
+            )
 
     async def active_secrets(self, client_id: str) -> list[ClientSecret]:
         async with self.db.read() as session:

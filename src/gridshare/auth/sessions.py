@@ -35,21 +35,43 @@ def is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def _secure(request: Request) -> bool:
+    """Secure when the page came over HTTPS or the issuer is https: a deployment that is https
+    publicly never sets a session cookie a browser would send over plain http (for example to a
+    proxy that forgot X-Forwarded-Proto)."""
+    services = getattr(request.app.state, "services", None)
+    issuer: str = getattr(services, "issuer", "")
+    return is_https(request) or issuer.startswith("https://")
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """`name`, with the `__Host-` prefix on secure pages: the browser then insists on Secure,
+    Path=/ and no Domain, so no sibling subdomain can plant or overwrite the cookie."""
+    return f"__Host-{name}" if _secure(request) else name
+
+
+def read_cookie(request: Request, name: str) -> str | None:
+    return request.cookies.get(cookie_name(request, name))
+
+
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    """HttpOnly, SameSite=Lax, host-only, and Secure exactly when the page came over HTTPS."""
+    """HttpOnly, SameSite=Lax, host-only; Secure and `__Host-` on https (see `_secure`), plain
+    on http://127.0.0.1 and http://localhost so the flow works there."""
     response.set_cookie(
-        name,
+        cookie_name(request, name),
         value,
         max_age=max_age,
         path="/",
         httponly=True,
         samesite="lax",
-        secure=is_https(request),
+        secure=_secure(request),
     )
 
 
 def clear_cookie(request: Request, response: Response, name: str) -> None:
-    response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=is_https(request))
+    response.delete_cookie(
+        cookie_name(request, name), path="/", httponly=True, samesite="lax", secure=_secure(request)
+    )
 
 
 class SessionService:
@@ -74,7 +96,7 @@ class SessionService:
         return raw
 
     async def current(self, request: Request) -> ActiveSession | None:
-        raw = request.cookies.get(SESSION_COOKIE)
+        raw = read_cookie(request, SESSION_COOKIE)
         if not raw or len(raw) > 100:
             return None
         async with self.db.read() as session:

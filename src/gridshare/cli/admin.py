@@ -54,6 +54,7 @@ def _run(
     **overrides: Any,
 ) -> T:
     """Build the services against the database (migrating it first) and run `work`."""
+    from gridshare.auth.secret_key import SecretKeyMismatch
     from gridshare.services import build_services
     from gridshare.storage import migrate
     from gridshare.storage.db import Database
@@ -72,7 +73,10 @@ def _run(
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except SecretKeyMismatch as exc:
+        fail(str(exc))
 
 
 @app.command("create-client")
@@ -258,7 +262,11 @@ def _set_disabled(client_id: str, disabled: bool, database_url: str | None, as_j
 def disable_client(
     client_id: str, database_url: DatabaseOption = None, as_json: JsonOption = False
 ) -> None:
-    """Disable a client: its tokens stop working and it can no longer sign anyone in."""
+    """Disable a client and revoke every token it holds.
+
+    Every access and refresh token of the client is revoked for good and its unredeemed codes
+    are deleted: enable-client does not bring them back, so homeowners sign in again.
+    """
     _set_disabled(client_id, True, database_url, as_json)
 
 
@@ -266,7 +274,7 @@ def disable_client(
 def enable_client(
     client_id: str, database_url: DatabaseOption = None, as_json: JsonOption = False
 ) -> None:
-    """Re-enable a disabled client."""
+    """Re-enable a disabled client. Tokens revoked by disable-client stay revoked."""
     _set_disabled(client_id, False, database_url, as_json)
 
 

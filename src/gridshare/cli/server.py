@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gridshare.cli.common import DatabaseOption, settings_for
+from gridshare.cli.common import DatabaseOption, fail, settings_for
+
+if TYPE_CHECKING:
+    from gridshare.config import Settings
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 
@@ -24,30 +27,86 @@ def serve(
     ] = None,
     no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not seed demo data.")] = False,
     proxy_headers: Annotated[
-        bool, typer.Option(help="Trust X-Forwarded-* from a reverse proxy (for https behind one).")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            help="Honour X-Forwarded-For/-Proto from the --forwarded-allow-ips addresses "
+            "(default: on, $GRIDSHARE_PROXY_HEADERS).",
+            show_default=False,
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Reverse-proxy addresses trusted for X-Forwarded-*: comma-separated IPs or "
+            "networks, '*' for any (default: loopback only, $GRIDSHARE_FORWARDED_ALLOW_IPS).",
+            show_default=False,
+        ),
+    ] = None,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            max=300,
+            help="Seconds a client has to send a complete request head, else 408 and closed "
+            "(default: 10, $GRIDSHARE_HEADER_TIMEOUT_SECONDS).",
+            show_default=False,
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Open connections per process; past it the longest-idle one is closed "
+            "(default: 2048, at most half the open-files limit; $GRIDSHARE_MAX_CONNECTIONS).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the authorization server, its pages and the customer API in one process."""
     import uvicorn
 
     from gridshare import logging_filters
     from gridshare.app import create_app
+    from gridshare.serving import raise_descriptor_limit, uvicorn_config
 
-    overrides: dict[str, object] = {"host": host, "port": port}
-    if issuer:
-        overrides["issuer"] = issuer
-    if no_demo:
-        overrides["demo"] = False
-    settings = settings_for(database_url, **overrides)
+    overrides: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "issuer": issuer or None,
+        "demo": False if no_demo else None,
+        "proxy_headers": proxy_headers,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "header_timeout_seconds": header_timeout,
+        "max_connections": max_connections,
+    }
+    settings = settings_for(database_url, **{k: v for k, v in overrides.items() if v is not None})
+    _refuse_a_foreign_key(settings)
     logging_filters.install()
+    raise_descriptor_limit()
     typer.echo(f"Gridshare on {settings.resolved_issuer()}  (database: {settings.database_url})")
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        proxy_headers=proxy_headers,
-        log_level="info",
-    )
+    config = uvicorn_config(create_app(settings), settings, host=host, port=port, log_level="info")
+    uvicorn.Server(config).run()
+
+
+def _refuse_a_foreign_key(settings: Settings) -> None:
+    """Exit with one line, before uvicorn starts, if the database belongs to another key."""
+    from gridshare.auth.secret_key import SecretKeyMismatch, load_secret_key
+    from gridshare.storage import migrate
+    from gridshare.storage.db import Database
+
+    async def check() -> None:
+        db = Database(settings.database_url)
+        try:
+            await migrate.upgrade(db)
+            await load_secret_key(db, settings.secret_key)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(check())
+    except SecretKeyMismatch as exc:
+        fail(str(exc))
 
 
 @db_app.command("upgrade")

@@ -91,6 +91,8 @@ class TelemetrySource:
 #: long in a process that did not make it.
 MAX_SOURCES = 100_000
 SOURCE_TTL_SECONDS = 300.0
+#: How `partners` in a device answer names a partner other than the caller.
+OTHER_PARTNER = "another partner"
 
 
 class HomesService:
@@ -161,19 +163,23 @@ class HomesService:
         return device_resource(
             located.target.device,
             site_id=located.site.site_id,
-            partners=await self._partners(caller.user_id),
+            partners=await self._partners(caller),
         )
 
-    async def _partners(self, user_id: str) -> list[str]:
-        """Names of the partners the homeowner's devices publish to (live grants)."""
+    async def _partners(self, caller: Caller) -> list[str]:
+        """The partners the homeowner's devices publish to (live grants), as `caller` may see
+        them: its own name, and every other partner only as `OTHER_PARTNER`. A homeowner's other
+        business relationships are not one partner's to read; the count stays, so the field
+        still says how widely the device's data is shared."""
         async with self.db.read() as session:
             rows = await session.execute(
-                select(Client.name)
+                select(Client.client_id, Client.name)
                 .join(Grant, Grant.client_id == Client.client_id)
-                .where(Grant.user_id == user_id, Grant.revoked_at.is_(None))
-                .order_by(Client.name)
+                .where(Grant.user_id == caller.user_id, Grant.revoked_at.is_(None))
             )
-            return list(dict.fromkeys(rows.scalars()))
+            names = dict(rows.tuples().all())
+        own = [names.pop(caller.client_id)] if caller.client_id in names else []
+        return own + [OTHER_PARTNER] * len(names)
 
     async def _control_target(self, caller: Caller, synth_id: str) -> tuple[Located, Device]:
         located = await self.locate(caller, synth_id)
@@ -223,7 +229,7 @@ class HomesService:
             self._audit(caller, "device.rename", synth_id, {"name": updated.name}),
         )
         return device_resource(
-            updated, site_id=located.site.site_id, partners=await self._partners(caller.user_id)
+            updated, site_id=located.site.site_id, partners=await self._partners(caller)
         )
 
     async def set_mode(self, caller: Caller, synth_id: str, body: object) -> OperationMode:

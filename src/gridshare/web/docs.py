@@ -53,8 +53,11 @@ async def docs() -> Response:
 async def ensure_docs_client(services: Services) -> None:
     """Register (or re-point) the public client Swagger UI logs in with.
 
-    An issuer that is neither https nor loopback cannot have a redirect URI; /docs then shows
-    the API but cannot log in (logged once).
+    Its one redirect URI is this server's own page, port included: on a loopback issuer the
+    RFC 8252 any-port rule (for native apps, which pick a free port) would let any local
+    program listening on another port receive a homeowner's code. An issuer that is neither
+    https nor loopback cannot have a redirect URI; /docs then shows the API but cannot log in
+    (logged once).
     """
     redirect = services.issuer + REDIRECT_PATH
     try:
@@ -70,8 +73,9 @@ async def ensure_docs_client(services: Services) -> None:
                 redirect_uris=[redirect],
                 scopes=list(API_SCOPES),
                 public=True,
+                loopback_any_port=False,
                 client_id=DOCS_CLIENT_ID,
             )
         )
-    elif redirect not in existing.redirect_uris:
-        await services.clients.add_redirect_uri(DOCS_CLIENT_ID, redirect)
+    elif existing.redirect_uris != [redirect] or existing.loopback_any_port:
+        await services.clients.pin_redirect_uri(DOCS_CLIENT_ID, redirect)

@@ -18,7 +18,13 @@ from gridshare.auth.params import ParamError, Params, form_params, parse_query_s
 from gridshare.auth.routes.deps import ServicesDep, client_address
 from gridshare.auth.routes.token import token_body
 from gridshare.auth.scopes import ALL_SCOPES
-from gridshare.auth.sessions import CSRF_COOKIE, SESSION_COOKIE, ActiveSession, set_cookie
+from gridshare.auth.sessions import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    ActiveSession,
+    read_cookie,
+    set_cookie,
+)
 from gridshare.auth.users import SignInFailure
 from gridshare.services import Services
 from gridshare.storage.models import Grant
@@ -180,7 +186,7 @@ def _login_form(
     status_code: int = 200,
 ) -> Response:
     """The sign-in page, with a CSRF token bound to a pre-session cookie (set if missing)."""
-    binding = request.cookies.get(CSRF_COOKIE)
+    binding = read_cookie(request, CSRF_COOKIE)
     fresh = not binding or len(binding) > 100
     if fresh:
         binding = random_token(32)
@@ -256,7 +262,7 @@ async def login_submit(request: Request, services: ServicesDep) -> Response:
             status_code=400,
         )
     if not services.sessions.csrf_valid(
-        request.cookies.get(CSRF_COOKIE), form.values.get("csrf_token")
+        read_cookie(request, CSRF_COOKIE), form.values.get("csrf_token")
     ):
         return _login_form(
             services,
@@ -285,7 +291,7 @@ async def login_submit(request: Request, services: ServicesDep) -> Response:
         if result.retry_after:
             response.headers["Retry-After"] = str(result.retry_after)
         return response
-    await services.sessions.end(request.cookies.get(SESSION_COOKIE))
+    await services.sessions.end(read_cookie(request, SESSION_COOKIE))
     raw = await services.sessions.create(result.user)
     target = "/oauth2/authorize?" + req.query_without_prompt() if req else "/account"
     response = _found(target)

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from gridshare.auth import redirects
 from gridshare.auth.params import ParamError, query_params
 from gridshare.auth.routes.deps import ServicesDep
-from gridshare.auth.sessions import SESSION_COOKIE, clear_cookie
+from gridshare.auth.sessions import SESSION_COOKIE, clear_cookie, read_cookie
 from gridshare.web.render import error_page
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +47,7 @@ async def logout(request: Request, services: ServicesDep) -> Response:
         return error_page(
             "The sign-out link needs a logout_uri, or a redirect_uri and response_type."
         )
-    await services.sessions.end(request.cookies.get(SESSION_COOKIE))
+    await services.sessions.end(read_cookie(request, SESSION_COOKIE))
     response = RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
     clear_cookie(request, response, SESSION_COOKIE)
     return response
