@@ -16,6 +16,7 @@ from gridshare.auth.revocation import RevocationFeed, revocation_feed
 from gridshare.auth.secret_key import load_secret_key
 from gridshare.auth.sessions import SessionService
 from gridshare.auth.tokens import TokenService
+from gridshare.auth.totp import TotpService
 from gridshare.auth.users import UserService
 from gridshare.clock import Clock
 from gridshare.config import Settings
@@ -38,6 +39,7 @@ class Services:
     users: UserService
     grants: GrantService
     sessions: SessionService
+    totp: TotpService
     limits: RateLimits
     revocations: RevocationFeed
     homes: HomesService
@@ -82,6 +84,9 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         ),
         grants=GrantService(db, clock, settings.code_ttl_seconds, feed),
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
+        totp=TotpService(
+            db, clock, hmac_key, settings.lockout_threshold, settings.lockout_max_seconds
+        ),
         limits=RateLimits(settings.redis_url),
         revocations=feed,
         homes=HomesService(db, repo, clock),
