@@ -219,6 +219,8 @@ async def test_sign_in_asks_for_the_code_and_the_id_token_says_otp(
     claims = await id_claims(gs, body["id_token"])
     assert claims["amr"] == ["pwd", "otp", "mfa"]
     assert claims["sub"] == owner.sub
+    discovery = (await gs.http.get("/.well-known/openid-configuration")).json()
+    assert "amr" in discovery["claims_supported"]
 
     # The ID token minted at refresh keeps the sign-in's methods, like auth_time.
     refreshed = await gs.refresh(partner, body["refresh_token"])
