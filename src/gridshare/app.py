@@ -27,7 +27,7 @@ from gridshare.homes.errors import DomainError
 from gridshare.services import Services, build_services
 from gridshare.storage import migrate
 from gridshare.storage.db import Database
-from gridshare.web import account, docs
+from gridshare.web import account, account_totp, docs
 from gridshare.web.docs import ensure_docs_client
 from gridshare.web.render import STATIC, error_page
 
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.include_router(auth_router)
     app.include_router(account.router)
+    app.include_router(account_totp.router)
     for router in (sites.router, devices.router, control.router, telemetry.router):
         app.include_router(router)
     app.include_router(docs.router)

@@ -17,6 +17,7 @@ from gridshare.auth.revocation import RevocationFeed, revocation_feed
 from gridshare.auth.secret_key import load_secret_key
 from gridshare.auth.sessions import SessionService
 from gridshare.auth.tokens import TokenService
+from gridshare.auth.totp import TotpService
 from gridshare.auth.users import UserService
 from gridshare.clock import Clock
 from gridshare.config import Settings
@@ -39,6 +40,7 @@ class Services:
     users: UserService
     grants: GrantService
     sessions: SessionService
+    totp: TotpService
     limits: RateLimits
     revocations: RevocationFeed
     homes: HomesService
@@ -90,6 +92,9 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         users=UserService(db, clock, passwords, Lockout(db, clock, lockout_rule(settings))),
         grants=GrantService(db, clock, settings.code_ttl_seconds, feed),
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
+        totp=TotpService(
+            db, clock, hmac_key, settings.lockout_threshold, settings.lockout_max_seconds
+        ),
         limits=RateLimits(settings.redis_url),
         revocations=feed,
         homes=HomesService(db, repo, clock),

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridshare.auth import pkce
+from gridshare.auth.amr import PASSWORD_ONLY
 from gridshare.auth.digests import random_token, sha256_hex
 from gridshare.auth.errors import InvalidGrant, InvalidRequest
 from gridshare.auth.revocation import LocalFeed, RevocationFeed
@@ -143,6 +144,7 @@ class GrantService:
         code_challenge: str | None,
         nonce: str | None,
         auth_time: datetime,
+        amr: tuple[str, ...] = PASSWORD_ONLY,
     ) -> str:
         code = random_token(32)
         now = self.clock.now()
@@ -158,6 +160,7 @@ class GrantService:
                     code_challenge=code_challenge,
                     nonce=nonce,
                     auth_time=auth_time,
+                    amr=list(amr),
                     expires_at=now + self.code_ttl,
                 )
             )
@@ -194,6 +197,7 @@ class GrantService:
                     scopes=row.scopes,
                     nonce=row.nonce,
                     auth_time=row.auth_time,
+                    amr=row.amr,
                     created_at=now,
                     expires_at=now + timedelta(seconds=client.refresh_token_ttl),
                     generation=0,
@@ -328,6 +332,7 @@ class GrantService:
         scopes: list[str],
         nonce: str | None,
         auth_time: datetime,
+        amr: tuple[str, ...] = PASSWORD_ONLY,
     ) -> Issued:
         """A family with no refresh token, for the implicit grant (off unless enabled per client).
 
@@ -346,6 +351,7 @@ class GrantService:
                 scopes=scopes,
                 nonce=nonce,
                 auth_time=auth_time,
+                amr=list(amr),
                 created_at=now,
                 expires_at=now + timedelta(seconds=client.access_token_ttl),
                 generation=0,

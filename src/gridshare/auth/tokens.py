@@ -21,6 +21,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select, update
 
+from gridshare.auth.amr import amr_of
 from gridshare.auth.keys import KeyStore
 from gridshare.auth.revocation import (
     FamilyStatus,
@@ -124,6 +125,7 @@ class TokenService:
             "token_use": "id",
             "cognito:username": user.id,
             "auth_time": int(family.auth_time.timestamp()),
+            "amr": amr_of(family.amr),
             "iat": now,
             "exp": now + ttl,
             "jti": str(uuid.uuid4()),

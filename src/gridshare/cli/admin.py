@@ -215,6 +215,32 @@ def create_site(
     emit(result, as_json, f"site {result['siteId']} ({template}) added for {result['owner']}")
 
 
+@app.command("reset-second-factor")
+def reset_second_factor(
+    email: Annotated[str, typer.Option(help="The homeowner's sign-in email.")],
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Turn off a homeowner's two-step verification (authenticator and recovery codes).
+
+    For a homeowner who lost both the authenticator and the recovery codes: check who they are
+    by other means first; they can sign in with the password alone afterwards.
+    """
+
+    async def work(services: Any) -> bool:
+        user = await services.users.by_email(email)
+        if user is None:
+            return False
+        await services.totp.disable(user.id)
+        return True
+
+    if not _run(database_url, work):
+        fail(f"no homeowner with email {email!r}")
+    emit(
+        {"email": email, "second_factor": "off"}, as_json, f"two-step verification off for {email}"
+    )
+
+
 @app.command("list-clients")
 def list_clients(database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """Every registered client with its settings and active secrets (hints only)."""

@@ -8,12 +8,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gridshare.auth.params import ParamError, form_params
+from gridshare.auth.params import ParamError, Params, form_params
 from gridshare.auth.routes.deps import ServicesDep
 from gridshare.auth.scopes import ALL_SCOPES
 from gridshare.auth.sessions import SESSION_COOKIE, ActiveSession, clear_cookie
 from gridshare.services import Services
 from gridshare.web.render import error_page, render
+from gridshare.web.totp_view import totp_section
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,21 +38,32 @@ def _see_other(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-async def _checked_form(
+async def checked_form(
     request: Request, services: Services
-) -> tuple[ActiveSession | None, Response | None]:
-    """The signed-in session of a portal form post, with its CSRF token verified."""
+) -> tuple[ActiveSession, Params] | Response:
+    """The signed-in session and fields of a portal form post, with its CSRF token verified;
+    or the response to send instead."""
     session = await services.sessions.current(request)
     if session is None:
-        return None, _see_other("/login")
+        return _see_other("/login")
     try:
         form = await form_params(request)
         form.check_no_repeats()
     except ParamError as exc:
-        return None, error_page(f"The form could not be read: {exc}")
+        return error_page(f"The form could not be read: {exc}")
     if not services.sessions.csrf_valid(session.raw_id, form.values.get("csrf_token")):
-        return None, error_page("This form has expired. Reload the page and try again.", 403)
-    return session, None
+        return error_page("This form has expired. Reload the page and try again.", 403)
+    return session, form
+
+
+async def _checked_form(
+    request: Request, services: Services
+) -> tuple[ActiveSession | None, Response | None]:
+    """`checked_form` for posts that need no fields besides the CSRF token."""
+    checked = await checked_form(request, services)
+    if isinstance(checked, Response):
+        return None, checked
+    return checked[0], None
 
 
 @router.get("/account")
@@ -59,6 +71,17 @@ async def account(request: Request, services: ServicesDep) -> Response:
     session = await services.sessions.current(request)
     if session is None:
         return _see_other("/login")
+    return await account_page(services, session)
+
+
+async def account_page(
+    services: Services,
+    session: ActiveSession,
+    *,
+    totp_notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The portal page; `totp_notice` reports a failed step of the two-step section."""
     connections = []
     repo = services.homes.repo
     for c in await services.grants.connections(session.user.id):
@@ -98,10 +121,13 @@ async def account(request: Request, services: ServicesDep) -> Response:
             )
     return render(
         "account.html",
+        status_code=status_code,
         title="Your account",
         email=session.user.email,
         connections=connections,
         homes=homes,
+        totp=await totp_section(services, session.user),
+        totp_notice=totp_notice,
         csrf_token=services.sessions.csrf_token(session.raw_id),
     )
 

@@ -2,8 +2,15 @@
 
 from fastapi import APIRouter
 
-from gridshare.auth.routes import authorize, discovery, logout, token, userinfo
+from gridshare.auth.routes import (
+    authorize,
+    discovery,
+    logout,
+    second_factor,
+    token,
+    userinfo,
+)
 
 router = APIRouter()
-for module in (authorize, token, userinfo, logout, discovery):
+for module in (authorize, second_factor, token, userinfo, logout, discovery):
     router.include_router(module.router)

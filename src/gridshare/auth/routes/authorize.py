@@ -15,16 +15,11 @@ from gridshare.auth.authorize_request import (
 )
 from gridshare.auth.digests import random_token
 from gridshare.auth.params import ParamError, Params, form_params, parse_query_string
+from gridshare.auth.routes import sign_in
 from gridshare.auth.routes.deps import ServicesDep, client_address
 from gridshare.auth.routes.token import token_body
 from gridshare.auth.scopes import ALL_SCOPES
-from gridshare.auth.sessions import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    ActiveSession,
-    read_cookie,
-    set_cookie,
-)
+from gridshare.auth.sessions import CSRF_COOKIE, ActiveSession, set_cookie
 from gridshare.auth.users import SignInFailure
 from gridshare.services import Services
 from gridshare.storage.models import Grant
@@ -86,6 +81,7 @@ async def _complete(
         code_challenge=req.code_challenge,
         nonce=req.nonce,
         auth_time=session.auth_time,
+        amr=session.amr,
     )
     return _found(
         redirect_url(req.redirect_uri, {"code": code, "state": req.state}, services.issuer)
@@ -103,6 +99,7 @@ async def _implicit(
         scopes=list(req.scopes),
         nonce=req.nonce,
         auth_time=session.auth_time,
+        amr=session.amr,
     )
     body = await token_body(services, req.client, issued)
     fragment = {k: str(v) for k, v in body.items()} | {"state": req.state}
@@ -291,11 +288,4 @@ async def login_submit(request: Request, services: ServicesDep) -> Response:
         if result.retry_after:
             response.headers["Retry-After"] = str(result.retry_after)
         return response
-    await services.sessions.end(read_cookie(request, SESSION_COOKIE))
-    raw = await services.sessions.create(result.user)
-    target = "/oauth2/authorize?" + req.query_without_prompt() if req else "/account"
-    response = _found(target)
-    set_cookie(
-        request, response, SESSION_COOKIE, raw, max_age=services.settings.session_ttl_seconds
-    )
-    return response
+    return await sign_in.password_accepted(services, request, result.user, query, req)

@@ -47,6 +47,7 @@ def discovery_document(issuer: str) -> dict[str, Any]:
             "exp",
             "iat",
             "auth_time",
+            "amr",
             "nonce",
             "at_hash",
             "email",

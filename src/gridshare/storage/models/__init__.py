@@ -14,6 +14,7 @@ from gridshare.storage.models.auth import (
     User,
 )
 from gridshare.storage.models.homes import AuditEvent, DeviceControl, DeviceRow, SiteRow
+from gridshare.storage.models.second_factor import RecoveryCode, TotpFactor
 from gridshare.storage.models.twin import TwinStateRow
 
 __all__ = [
@@ -25,12 +26,14 @@ __all__ = [
     "DeviceRow",
     "Grant",
     "LoginThrottle",
+    "RecoveryCode",
     "RefreshToken",
     "ServerSecret",
     "SignInSession",
     "SigningKey",
     "SiteRow",
     "TokenFamily",
+    "TotpFactor",
     "TwinStateRow",
     "User",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridshare.storage.base import Base
@@ -114,6 +114,10 @@ class SignInSession(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: RFC 8176 methods the sign-in used (None: a session from before the column, i.e. "pwd").
+    amr: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    #: The password was right but a second factor is still due: not signed in yet.
+    second_factor_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Grant(Base):
@@ -145,6 +149,8 @@ class AuthCode(Base):
     code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
     nonce: Mapped[str | None] = mapped_column(Text, nullable=True)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The sign-in's RFC 8176 methods, for the ID token's `amr` (None: "pwd").
+    amr: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The token family the redemption created; replay of the code revokes it.
@@ -163,6 +169,8 @@ class TokenFamily(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     nonce: Mapped[str | None] = mapped_column(Text, nullable=True)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The sign-in's RFC 8176 methods, kept at refresh like `auth_time` (None: "pwd").
+    amr: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Fixed at creation: rotation never extends a refresh token's life.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
