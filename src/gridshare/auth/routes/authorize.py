@@ -19,7 +19,7 @@ from gridshare.auth.routes import sign_in
 from gridshare.auth.routes.deps import ServicesDep, client_address
 from gridshare.auth.routes.token import token_body
 from gridshare.auth.scopes import ALL_SCOPES
-from gridshare.auth.sessions import CSRF_COOKIE, ActiveSession, set_cookie
+from gridshare.auth.sessions import CSRF_COOKIE, ActiveSession, read_cookie, set_cookie
 from gridshare.auth.users import SignInFailure
 from gridshare.services import Services
 from gridshare.storage.models import Grant
