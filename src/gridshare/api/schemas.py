@@ -222,6 +222,33 @@ class ControlState(BaseModel):
 
 
 class CurrentState(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "siteId": "7c0e3f5a-1b2d-4c6e-8f9a-0b1c2d3e4f5a",
+                "timestamp": "2026-04-01T12:34:00Z",
+                "sensors": [
+                    {
+                        "id": "0b6f2c1e-8d3a-4f7b-9c1d-2e5a6b7c8d9e__PV_DERIVED",
+                        "role": "pv",
+                        "deviceId": "2a4c6e8f-0b1d-4f3a-8c5e-7a9b1c3d5e7f",
+                        "timestamp": "2026-04-01T12:34:00Z",
+                        "power_W": -3120.5,
+                        "energy_Wh_decrement": -912003.25,
+                    }
+                ],
+                "devices": [
+                    {
+                        "synthId": "5d1c9e7a-3b2f-4e8d-a6c4-1f0e9d8c7b6a",
+                        "kind": "battery_pack",
+                        "operationMode": "smart",
+                        "overlayPlan": {"commands": []},
+                    }
+                ],
+            }
+        }
+    )
+
     siteId: str
     timestamp: str | None = Field(description="The newest reading's time: the twin's last step.")
     sensors: list[SensorReading]
