@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from gridshare import __version__
 from gridshare.api.errors import ApiError
 from gridshare.api.openapi import install_openapi
-from gridshare.api.routes import control, devices, sites, telemetry
+from gridshare.api.routes import control, devices, site_views, sites, tariffs, telemetry
 from gridshare.auth.purge import ExpiredRows, purging
 from gridshare.auth.routes import router as auth_router
 from gridshare.clock import Clock
@@ -74,7 +74,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(auth_router)
     app.include_router(account.router)
     app.include_router(account_totp.router)
-    for router in (sites.router, devices.router, control.router, telemetry.router):
+    for router in (
+        sites.router,
+        devices.router,
+        control.router,
+        telemetry.router,
+        site_views.router,
+        tariffs.router,
+    ):
         app.include_router(router)
     app.include_router(docs.router)
     app.mount("/docs/ui", docs.assets, name="docs-assets")

@@ -173,11 +173,19 @@ class Endpoint:
         return "{device}" in self.path
 
     @property
+    def takes_tariff(self) -> bool:
+        return "{tariff}" in self.path
+
+    @property
     def is_write(self) -> bool:
         return self.method != "GET"
 
-    def url(self, site: str = "", device: str = "") -> str:
-        return self.path.replace("{site}", site).replace("{device}", device)
+    def url(self, site: str = "", device: str = "", tariff: str = "") -> str:
+        return (
+            self.path.replace("{site}", site)
+            .replace("{device}", device)
+            .replace("{tariff}", tariff)
+        )
 
     async def call(
         self,
@@ -186,12 +194,13 @@ class Endpoint:
         *,
         site: str = "",
         device: str = "",
+        tariff: str = "",
         body: Any = None,
     ) -> httpx.Response:
         payload = self.body if body is None else body
         return await http.request(
             self.method,
-            self.url(site, device),
+            self.url(site, device, tariff),
             headers=headers or {},
             json=payload if self.is_write else None,
         )
@@ -205,6 +214,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v2/sites/{site}", DEVICE_READ),
     Endpoint("GET", "/api/v2/sites/{site}/topology", DEVICE_READ),
     Endpoint("GET", "/api/v2/sites/{site}/topology?compact=false", DEVICE_READ),
+    Endpoint("GET", "/api/v2/sites/{site}/currentState", DEVICE_READ),
+    Endpoint(
+        "GET", "/api/v2/sites/{site}/telemetry?interval=2026-01-01T00:00:00Z/PT1H", DEVICE_READ
+    ),
+    Endpoint("GET", "/api/v2/sites/{site}/savings", DEVICE_READ),
+    Endpoint("GET", "/api/v2/tariffs/{tariff}", DEVICE_READ),
+    Endpoint("GET", "/api/v1/dynamicTariffs/{tariff}", DEVICE_READ),
     Endpoint("GET", "/api/v2/devices", DEVICE_READ),
     Endpoint("GET", "/api/v1/devices", DEVICE_READ),
     Endpoint("GET", DEVICE, DEVICE_READ),

@@ -24,7 +24,12 @@ def _operations(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _documented(path: str) -> str:
-    return path.split("?")[0].replace("{site}", "{siteId}").replace("{device}", "{synthId}")
+    return (
+        path.split("?")[0]
+        .replace("{site}", "{siteId}")
+        .replace("{device}", "{synthId}")
+        .replace("{tariff}", "{tariffId}")
+    )
 
 
 async def test_every_endpoint_documents_its_scope(gs: TestServices) -> None:
@@ -43,7 +48,7 @@ async def test_every_endpoint_documents_its_scope(gs: TestServices) -> None:
         for status in ("401", "403", "429"):
             error = responses[status]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/ErrorBody"}, (endpoint.id, status)
-        if endpoint.takes_site or endpoint.takes_device:
+        if endpoint.takes_site or endpoint.takes_device or endpoint.takes_tariff:
             assert "404" in responses and "400" in responses, endpoint.id
         assert "422" not in responses or endpoint.method == "PUT", (
             f"{endpoint.id}: parameter errors are 400s, not FastAPI's 422"

@@ -143,7 +143,33 @@ async def test_lists_only_show_the_callers_own_sites_and_devices(gs: TestService
 async def test_each_homeowner_still_reaches_their_own_ids(gs: TestServices) -> None:
     """The 404s above are about ownership: the same calls with the owner's token succeed."""
     a = await make_home(gs, ["hybrid_home"])
-    ids = {"site": a.site.site_id, "device": a.device_id("battery_pack")}
+    ids = {
+        "site": a.site.site_id,
+        "device": a.device_id("battery_pack"),
+        "tariff": a.site.import_tariff_id,
+    }
     for endpoint in ENDPOINTS:
         response = await endpoint.call(gs.http, a.headers, **ids)
         assert response.status_code == endpoint.ok, (endpoint.id, response.text)
+
+
+async def test_a_tariff_only_another_homeowner_names_is_404_like_an_unknown_one(
+    gs: TestServices,
+) -> None:
+    a = await make_home(gs, TEMPLATES)
+    b = await make_home(gs, ["hybrid_home"], partner=a.partner)
+    named_by_b = {b.site.import_tariff_id, b.site.export_tariff_id}
+    only_a = {
+        t for s in a.sites for t in (s.import_tariff_id, s.export_tariff_id) if t
+    } - named_by_b
+    assert only_a, "the templates use a tariff hybrid_home does not"
+    tariff_endpoints = [e for e in ENDPOINTS if e.takes_tariff]
+    assert len(tariff_endpoints) == 2
+    for endpoint in tariff_endpoints:
+        nobody = await endpoint.call(gs.http, b.headers, tariff="no-such-tariff")
+        assert nobody.status_code == 404, nobody.text
+        for tariff in sorted(only_a):
+            theirs = await endpoint.call(gs.http, b.headers, tariff=tariff)
+            assert (theirs.status_code, theirs.json()) == (404, nobody.json()), tariff
+            mine = await endpoint.call(gs.http, a.headers, tariff=tariff)
+            assert mine.status_code == 200, mine.text

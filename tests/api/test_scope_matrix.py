@@ -30,7 +30,11 @@ def test_the_table_covers_each_scope_and_every_route() -> None:
 
 
 def _ids(home: Home) -> dict[str, str]:
-    return {"site": home.site.site_id, "device": home.device_id("battery_pack")}
+    return {
+        "site": home.site.site_id,
+        "device": home.device_id("battery_pack"),
+        "tariff": home.site.import_tariff_id,
+    }
 
 
 def _assert_unauthorized(endpoint: Endpoint, response_status: int, body: object, www: str) -> None:
@@ -81,7 +85,7 @@ async def test_no_or_broken_token_is_401(gs: TestServices, endpoint: Endpoint) -
         "refresh token": {"Authorization": f"Bearer {home.tokens['refresh_token']}"},
     }
     for label, headers in broken.items():
-        for ids in (_ids(home), {"site": site, "device": device}):
+        for ids in (_ids(home), {"site": site, "device": device, "tariff": "no-such-tariff"}):
             response = await endpoint.call(gs.http, headers, **ids)
             try:
                 _assert_unauthorized(

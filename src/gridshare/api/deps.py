@@ -72,7 +72,7 @@ def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
                 headers | {"Retry-After": str(decision.reset_after)},
             )
         response.headers.update(headers)
-        return Caller(user_id=token.sub, client_id=token.client_id)
+        return Caller(user_id=token.sub, client_id=token.client_id, scopes=token.scopes)
 
     return dependency
 

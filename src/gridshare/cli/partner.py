@@ -691,6 +691,8 @@ def schedule_clear(
 
 def register(app: typer.Typer) -> None:
     """Add the partner commands to the `gridshare` app."""
+    from gridshare.cli import partner_site  # it imports this module
+
     panel = "Partner (SDK)"
     app.command("login", rich_help_panel=panel)(login)
     app.command("logout", rich_help_panel=panel)(logout)
@@ -700,5 +702,6 @@ def register(app: typer.Typer) -> None:
     app.command("devices", rich_help_panel=panel)(devices)
     app.command("device", rich_help_panel=panel)(device)
     app.command("telemetry", rich_help_panel=panel)(telemetry)
+    partner_site.register(app, panel)
     app.add_typer(mode_app, name="mode", rich_help_panel=panel)
     app.add_typer(plan_app, name="plan", rich_help_panel=panel)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 import webbrowser
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -29,15 +29,19 @@ from gridshare.client.errors import (
 )
 from gridshare.client.loopback import LoopbackReceiver, loopback_binding
 from gridshare.client.models import (
+    CurrentState,
     Device,
     DeviceSummary,
     OperationMode,
     OverlayCommand,
     OverlayPlan,
+    Savings,
     SchedulePlan,
     ScheduleSlot,
     Site,
     SiteSummary,
+    SiteTelemetry,
+    TariffPage,
     TelemetrySeries,
     Topology,
     UserInfo,
@@ -510,6 +514,97 @@ class AsyncGridshareClient:
 
     async def clear_schedule_plan(self, synth_id: str) -> None:
         await self.call(ep.clear_schedule_plan(synth_id))
+
+    # -- site-level views ---------------------------------------------------------------------
+
+    async def get_current_state(self, site_id: str) -> CurrentState:
+        """The newest reading of every sensor, and each controllable device's mode (and
+        overlay plan, with `lunar/plan.read`)."""
+        return await self.call(ep.get_current_state(site_id))
+
+    async def get_site_telemetry(
+        self,
+        site_id: str,
+        start: datetime | str,
+        end: datetime | str | None = None,
+        *,
+        duration: timedelta | str | None = None,
+        resolution: str | timedelta = "PT15M",
+        include_energy: bool = False,
+        aggregation: str = "default",
+        roles: Sequence[str] | None = None,
+    ) -> SiteTelemetry:
+        """Every primary stream of the site (or those of `roles`), labelled by role;
+        `.to_dataframe()` gives one column per role and channel."""
+        return await self.call(
+            ep.get_site_telemetry(
+                site_id,
+                start,
+                end,
+                duration=duration,
+                resolution=resolution,
+                include_energy=include_energy,
+                aggregation=aggregation,
+                roles=roles,
+            )
+        )
+
+    async def get_tariff_page(
+        self,
+        tariff_id: str,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        *,
+        duration: timedelta | str | None = None,
+        next_token: str | None = None,
+        direction: str | None = None,
+        version: int = 2,
+    ) -> TariffPage:
+        """One page (at most 7 days, newest first) of a tariff's prices."""
+        return await self.call(
+            ep.get_tariff_page(
+                tariff_id,
+                start,
+                end,
+                duration=duration,
+                next_token=next_token,
+                direction=direction,
+                version=version,
+            )
+        )
+
+    async def iter_tariff_pages(
+        self,
+        tariff_id: str,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        *,
+        duration: timedelta | str | None = None,
+        direction: str | None = None,
+        version: int = 2,
+    ) -> AsyncIterator[TariffPage]:
+        """Every page of the interval, newest first, following `nextToken`."""
+        page = await self.get_tariff_page(
+            tariff_id, start, end, duration=duration, direction=direction, version=version
+        )
+        while True:
+            yield page
+            if page.next_token is None:
+                return
+            page = await self.get_tariff_page(
+                tariff_id, next_token=page.next_token, direction=page.direction, version=version
+            )
+
+    async def get_savings(
+        self,
+        site_id: str,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        *,
+        duration: timedelta | str | None = None,
+    ) -> Savings:
+        """Monthly savings against a consumption-only baseline (default: the last 12 months)."""
+        return await self.call(ep.get_savings(site_id, start, end, duration=duration))
 
     # -- telemetry ----------------------------------------------------------------------------
 

@@ -13,15 +13,19 @@ import httpx
 from pydantic import BaseModel
 
 from gridshare.client.models import (
+    CurrentState,
     Device,
     DeviceSummary,
     OperationMode,
     OverlayCommand,
     OverlayPlan,
+    Savings,
     SchedulePlan,
     ScheduleSlot,
     Site,
     SiteSummary,
+    SiteTelemetry,
+    TariffPage,
     TelemetryEntry,
     TelemetrySeries,
     Topology,
@@ -217,3 +221,80 @@ def get_telemetry(
 
 def describe_interval(start: datetime, end: datetime) -> str:
     return f"{format_instant(start)}/{format_instant(end)}"
+
+
+# -- site-level views ----------------------------------------------------------------------------
+
+
+def _site_path(site_id: str, *rest: str) -> str:
+    return "/".join(["/api/v2/sites", segment(site_id), *rest])
+
+
+def get_current_state(site_id: str) -> Call[CurrentState]:
+    return Call(ApiRequest("GET", _site_path(site_id, "currentState")), _model(CurrentState))
+
+
+def get_site_telemetry(
+    site_id: str,
+    start: datetime | str,
+    end: datetime | str | None = None,
+    *,
+    duration: timedelta | str | None = None,
+    resolution: str | timedelta = "PT15M",
+    include_energy: bool = False,
+    aggregation: str = "default",
+    roles: Sequence[str] | None = None,
+) -> Call[SiteTelemetry]:
+    """`GET /api/v2/sites/{siteId}/telemetry` over [start, end) (or start + duration)."""
+    params = {
+        "interval": interval_param(start, end, duration),
+        "resolution": canonical_resolution(resolution),
+        "include": "default,energy" if include_energy else "default",
+        "aggregation": aggregation,
+    }
+    if roles:
+        params["roles"] = ",".join(roles)
+    return Call(
+        ApiRequest("GET", _site_path(site_id, "telemetry"), params=params), _model(SiteTelemetry)
+    )
+
+
+def get_tariff_page(
+    tariff_id: str,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    *,
+    duration: timedelta | str | None = None,
+    next_token: str | None = None,
+    direction: str | None = None,
+    version: int = 2,
+) -> Call[TariffPage]:
+    """One page (at most 7 days, newest first) of a tariff's prices; `next_token` wins over the
+    interval. Without either, the server's default (the last 7 UTC days)."""
+    params: dict[str, str] = {}
+    if next_token is not None:
+        params["nextToken"] = next_token
+    elif start is not None or end is not None:
+        params["interval"] = interval_param(start, end, duration)
+    if direction is not None:
+        params["direction"] = direction
+    path = (
+        f"/api/v2/tariffs/{segment(tariff_id)}"
+        if _version(version) == "/api/v2"
+        else f"/api/v1/dynamicTariffs/{segment(tariff_id)}"
+    )
+    return Call(ApiRequest("GET", path, params=params), _model(TariffPage))
+
+
+def get_savings(
+    site_id: str,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    *,
+    duration: timedelta | str | None = None,
+) -> Call[Savings]:
+    """Monthly savings over the site-local months [start, end) touches (default: the last 12)."""
+    params = {}
+    if start is not None or end is not None:
+        params["interval"] = interval_param(start, end, duration)
+    return Call(ApiRequest("GET", _site_path(site_id, "savings"), params=params), _model(Savings))

@@ -294,6 +294,160 @@ class TelemetrySeries(WireModel):
         return frame
 
 
+# -- site-level views --------------------------------------------------------------------------
+
+
+class SensorReading(WireModel):
+    """A sensor's newest reading in `currentState` (no `timestamp`: no data yet)."""
+
+    id: str
+    role: str
+    device_id: str = Field(alias="deviceId")
+    timestamp: datetime | None = None
+    power_w: float | None = Field(default=None, alias="power_W")
+    soc_percent: float | None = None
+    state: str | None = None
+    energy_wh_increment: float | None = Field(default=None, alias="energy_Wh_increment")
+    energy_wh_decrement: float | None = Field(default=None, alias="energy_Wh_decrement")
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return _utc(value) if value is not None else None
+
+
+class ControlState(WireModel):
+    """A controllable device in `currentState`: its mode, and its overlay plan when the token
+    may read plans (`lunar/plan.read`)."""
+
+    synth_id: str = Field(alias="synthId")
+    kind: str | None = None
+    operation_mode: str = Field(alias="operationMode")
+    overlay_plan: OverlayPlan | None = Field(default=None, alias="overlayPlan")
+
+    def active_command(self, at: datetime) -> OverlayCommand | None:
+        """The overlay command in force at `at`, if any."""
+        plan = self.overlay_plan
+        if plan is None or plan.start_time is None:
+            return None
+        moment = _utc(at)
+        start = plan.start_time
+        for command in plan.commands:
+            end = start + timedelta(minutes=command.duration_minutes)
+            if start <= moment < end:
+                return command
+            start = end
+        return None
+
+
+class CurrentState(WireModel):
+    """`GET /api/v2/sites/{siteId}/currentState`."""
+
+    site_id: str = Field(alias="siteId")
+    timestamp: datetime | None = None
+    sensors: list[SensorReading] = Field(default_factory=list)
+    devices: list[ControlState] = Field(default_factory=list)
+
+    def of_role(self, role: str) -> list[SensorReading]:
+        return [s for s in self.sensors if s.role == role]
+
+    def power(self, role: str) -> float | None:
+        """The power of the first sensor of `role` with a reading (W, + into the device)."""
+        return next((s.power_w for s in self.of_role(role) if s.power_w is not None), None)
+
+    def device(self, kind: str) -> ControlState | None:
+        return next((d for d in self.devices if d.kind == kind), None)
+
+
+class SiteStream(WireModel):
+    sensor_id: str = Field(alias="sensorId")
+    role: str
+    entries: list[TelemetryEntry] = Field(default_factory=list)
+
+
+class SiteTelemetry(WireModel):
+    """`GET /api/v2/sites/{siteId}/telemetry`: each stream labelled with its role."""
+
+    site_id: str = Field(alias="siteId")
+    streams: list[SiteStream] = Field(default_factory=list)
+
+    def column_prefixes(self) -> list[str]:
+        """Per stream, its column prefix: the role, or `role[SUFFIX]` for a role that more than
+        one stream has after the first (e.g. a grid meter beside the derived grid stream)."""
+        seen: set[str] = set()
+        out = []
+        for stream in self.streams:
+            if stream.role in seen:
+                out.append(f"{stream.role}[{stream.sensor_id.rpartition('__')[2]}]")
+            else:
+                out.append(stream.role)
+            seen.add(stream.role)
+        return out
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame indexed by UTC timestamp, one column per role and channel
+        (`pv.power_W`, `battery.soc_percent`, ...; needs pandas)."""
+        import importlib
+
+        try:
+            pd = importlib.import_module("pandas")
+        except ImportError:
+            raise MissingDependency("pandas", "SiteTelemetry.to_dataframe()") from None
+        frames = []
+        for prefix, stream in zip(self.column_prefixes(), self.streams, strict=True):
+            series = TelemetrySeries(
+                synth_id=stream.sensor_id,
+                resolution="",
+                start=datetime.min.replace(tzinfo=UTC),
+                end=datetime.min.replace(tzinfo=UTC),
+                entries=stream.entries,
+            )
+            frame = series.to_dataframe()
+            frames.append(frame.rename(columns=lambda c, p=prefix: f"{p}.{c}"))
+        if not frames:
+            return pd.DataFrame(index=pd.DatetimeIndex([], name="timestamp", tz="UTC"))
+        return pd.concat(frames, axis=1).sort_index()
+
+
+class PriceEntry(WireModel):
+    start: datetime
+    end: datetime
+    price: float
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+
+class TariffPage(WireModel):
+    """A page of `GET /api/v2/tariffs/{tariffId}`: runs of equal price, newest first."""
+
+    tariff_id: str = Field(alias="tariffId")
+    name: str | None = None
+    kind: str | None = None
+    direction: str | None = None
+    currency: str | None = None
+    entries: list[PriceEntry] = Field(default_factory=list)
+    next_token: str | None = Field(default=None, alias="nextToken")
+
+
+class SavingsMonth(WireModel):
+    month: str
+    baseline_cost: float = Field(alias="baselineCost")
+    actual_cost: float = Field(alias="actualCost")
+    savings: float
+    partial: bool = False
+
+
+class Savings(WireModel):
+    """`GET /api/v2/sites/{siteId}/savings`: monthly cost against a consumption-only baseline."""
+
+    site_id: str = Field(alias="siteId")
+    currency: str | None = None
+    entries: list[SavingsMonth] = Field(default_factory=list)
+
+
 # -- OAuth -------------------------------------------------------------------------------------
 
 

@@ -62,6 +62,8 @@ def _storable(identifier: str) -> bool:
 class Caller:
     user_id: str
     client_id: str
+    #: The token's scopes, for answers that show more to a token with more (currentState).
+    scopes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

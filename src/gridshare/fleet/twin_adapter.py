@@ -53,7 +53,7 @@ from gridshare.twin import (
     split_blocks,
     tariff_by_id,
 )
-from gridshare.twin.tariffs import FlatTariff
+from gridshare.twin.tariffs import FlatTariff, TariffPair
 
 #: Homes sensor role -> twin result role, for sensors the twin reports directly.
 DIRECT_ROLES = {
@@ -68,7 +68,15 @@ DIRECT_ROLES = {
 NO_EXPORT = FlatTariff(id="none", name="No export payment", export_rate=0.0)
 
 
+def site_tariffs(site: Site) -> TariffPair:
+    """The prices the twin runs the site on (and so what savings and tariff pages read): its
+    import tariff, and its export tariff or no export payment when it names none."""
+    export = tariff_by_id(site.export_tariff_id) if site.export_tariff_id else NO_EXPORT
+    return TariffPair(tariff_by_id(site.import_tariff_id), export)
+
+
 def to_twin_site(site: Site, seed: int) -> TwinSite:
+    tariffs = site_tariffs(site)
     arrays: list[PvArray] = []
     blocks: list[BatteryBlock] = []
     ev: EvCharger | None = None
@@ -117,8 +125,8 @@ def to_twin_site(site: Site, seed: int) -> TwinSite:
         ev_charger=ev,
         hot_water=hot_water,
         inverter_rated_w=battery_inverter_w,
-        import_tariff=tariff_by_id(site.import_tariff_id),
-        export_tariff=tariff_by_id(site.export_tariff_id) if site.export_tariff_id else NO_EXPORT,
+        import_tariff=tariffs.import_tariff,
+        export_tariff=tariffs.export_tariff,
         pv_inverter_rated_w=pv_inverter_w,
     )
 

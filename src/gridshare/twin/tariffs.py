@@ -34,6 +34,9 @@ class Tariff(ABC):
     id: str
     name: str
     description: str
+    #: `flat`, `timeOfUse` or `dynamic`: how the price moves (what the tariff API reports).
+    kind: str
+    currency: str
 
     @abstractmethod
     def import_prices(self, cal: Calendar) -> FloatArray: ...
@@ -58,6 +61,8 @@ class FlatTariff(Tariff):
     id: str = "flat"
     name: str = "Flat rate"
     description: str = "One import price and one export price at all times."
+    kind: str = "flat"
+    currency: str = CURRENCY
     import_rate: float = 0.245
     export_rate: float = 0.15
 
@@ -86,6 +91,8 @@ class TouTariff(Tariff):
         "Off-peak 00:00-07:00, peak 16:00-19:00 on weekdays, shoulder otherwise (local time); "
         "flat export."
     )
+    kind: str = "timeOfUse"
+    currency: str = CURRENCY
     shoulder_rate: float = 0.26
     bands: tuple[TouBand, ...] = (
         TouBand(0.0, 7.0, 0.09),
@@ -129,6 +136,8 @@ class DynamicTariff(Tariff):
     id: str = "dynamic"
     name: str = "Dynamic half-hourly"
     description: str = "Half-hourly import and export prices that follow a wholesale market."
+    kind: str = "dynamic"
+    currency: str = CURRENCY
     seed: int = 0
     peak_adder: float = 0.10
     cap: float = 1.0
