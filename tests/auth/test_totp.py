@@ -156,8 +156,7 @@ async def test_enrolment_needs_a_current_code_and_shows_recovery_codes_once(
     gs: TestServices, clock: Clock
 ) -> None:
     owner = await gs.homeowner()
-    page = await portal(gs, owner)
-    assert 'data-state="off"' in page.text
+    assert 'data-state="off"' in (await portal(gs, owner)).text
     await post_form(gs, "/account/totp/setup")
     page = (await gs.http.get("/account")).text
     assert 'data-state="pending"' in page

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import segno
 from markupsafe import Markup
 
+from gridshare.auth.totp import TotpError
 from gridshare.services import Services
 from gridshare.storage.models import User
 
@@ -38,7 +39,10 @@ async def totp_section(services: Services, user: User) -> TotpSection:
         return TotpSection(
             "on", recovery_codes_left=await services.totp.recovery_codes_left(user.id)
         )
-    enrolment = await services.totp.pending(user)
+    try:
+        enrolment = await services.totp.pending(user)
+    except TotpError:  # started under another secret key: unusable, so set up again
+        enrolment = None
     if enrolment is None:
         return TotpSection("off")
     grouped = " ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4))
