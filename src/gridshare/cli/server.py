@@ -86,7 +86,10 @@ def serve(
     raise_descriptor_limit()
     typer.echo(f"Gridshare on {settings.resolved_issuer()}  (database: {settings.database_url})")
     config = uvicorn_config(create_app(settings), settings, host=host, port=port, log_level="info")
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise typer.Exit(3)  # startup failed (uvicorn has logged why); what uvicorn.run exits with
 
 
 def _refuse_a_foreign_key(settings: Settings) -> None:
