@@ -21,6 +21,7 @@ from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.fleet.service import HomesService
 from gridshare.fleet.twin_runner import TwinRunner
+from gridshare.ops import metrics
 from gridshare.storage.db import Database
 from gridshare.storage.homes import HomesRepository
 from gridshare.storage.ratelimit import RateLimits
@@ -82,7 +83,7 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         ),
         grants=GrantService(db, clock, settings.code_ttl_seconds, feed),
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
-        limits=RateLimits(settings.redis_url),
+        limits=RateLimits(settings.redis_url, on_refused=metrics.rate_limited),
         revocations=feed,
         homes=HomesService(db, repo, clock),
         twin=TwinRunner(
@@ -91,5 +92,6 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
             clock,
             backfill_days=settings.twin_backfill_days,
             raw_retention_days=settings.telemetry_raw_retention_days,
+            lease_seconds=settings.twin_lease_seconds,
         ),
     )

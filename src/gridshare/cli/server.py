@@ -26,12 +26,27 @@ def serve(
     proxy_headers: Annotated[
         bool, typer.Option(help="Trust X-Forwarded-* from a reverse proxy (for https behind one).")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes. Default: 1 on SQLite, the CPU count on PostgreSQL.",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics on this port (all workers summed)."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address of the metrics listener.")
+    ] = "127.0.0.1",
 ) -> None:
-    """Run the authorization server, its pages and the customer API in one process."""
+    """Run the authorization server, its pages and the customer API (one or more workers)."""
     import uvicorn
 
-    from gridshare import logging_filters
-    from gridshare.app import create_app
+    from gridshare.ops import workers as ops_workers
+    from gridshare.ops.logs import uvicorn_log_config
 
     overrides: dict[str, object] = {"host": host, "port": port}
     if issuer:
@@ -39,14 +54,24 @@ def serve(
     if no_demo:
         overrides["demo"] = False
     settings = settings_for(database_url, **overrides)
-    logging_filters.install()
-    typer.echo(f"Gridshare on {settings.resolved_issuer()}  (database: {settings.database_url})")
+    count = workers or ops_workers.default_workers(settings.database_url)
+    ops_workers.export_settings({**overrides, "database_url": settings.database_url})
+    ops_workers.prepare_metrics_dir()  # before any worker imports prometheus_client
+    if metrics_port is not None:
+        ops_workers.serve_metrics(metrics_host, metrics_port)
+    typer.echo(
+        f"Gridshare on {settings.resolved_issuer()}  (database: {settings.database_url}, "
+        f"workers: {count})"
+    )
     uvicorn.run(
-        create_app(settings),
+        ops_workers.APP_FACTORY,
+        factory=True,
+        workers=count,
         host=host,
         port=port,
         proxy_headers=proxy_headers,
         log_level="info",
+        log_config=uvicorn_log_config(settings.log_format) or uvicorn.config.LOGGING_CONFIG,
     )
 
 
