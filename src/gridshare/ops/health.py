@@ -22,7 +22,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gridshare.ops.metrics import CONTENT_TYPE, render
+from gridshare.ops.exposition import CONTENT_TYPE, render
 from gridshare.services import Services
 from gridshare.storage.migrate import alembic_config
 

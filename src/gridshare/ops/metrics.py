@@ -4,6 +4,8 @@
 set, every value lives in a memory-mapped file per process in that directory, so one scrape sums
 the workers of `gridshare serve --workers N` (`gridshare.ops.workers` sets the directory before any
 worker starts). Without it (tests, embedding) the values live in this process's default registry.
+Reading them is `gridshare.ops.exposition`'s job (a separate module: a process that only serves
+the metrics port must not create metrics of its own).
 
 This module imports nothing of the project, so any layer may record into it. Labels are bounded:
 routes by template (never the raw path), grant types from a fixed list, limit names from code.
@@ -11,27 +13,9 @@ routes by template (never the raw path), grant types from a fixed list, limit na
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client import multiprocess as mp
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+from prometheus_client import Counter, Gauge, Histogram
 
 #: Request latency; its `_count` is the request counter (one update per request, not two).
 HTTP_REQUESTS = Histogram(
@@ -104,60 +88,3 @@ def instrument_pool(engine: Any) -> None:
         DB_POOL_SIZE.inc(size())
     event.listen(pool, "checkout", lambda *_: DB_POOL_IN_USE.inc())
     event.listen(pool, "checkin", lambda *_: DB_POOL_IN_USE.dec())
-
-
-# -- exposition ----------------------------------------------------------------------------
-
-
-def multiprocess_dir() -> Path | None:
-    value = os.environ.get(MULTIPROC_ENV)
-    return Path(value) if value else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def reap_dead_processes(directory: Path) -> None:
-    """Forget the live gauges of workers that died (SIGKILL leaves their files behind);
-    counters and histograms of dead workers stay, as a counter's total must."""
-    pids: set[int] = set()
-    for path in directory.glob("gauge_live*_*.db"):
-        with contextlib.suppress(ValueError):
-            pids.add(int(path.stem.rsplit("_", 1)[1]))
-    for pid in pids:
-        if not _alive(pid):
-            mp.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
-
-
-class _LiveMultiProcessCollector(Collector):
-    """`MultiProcessCollector` that first forgets dead workers' live gauges."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._inner = mp.MultiProcessCollector(None, path=str(directory))  # type: ignore[no-untyped-call]
-
-    def collect(self) -> Iterable[Metric]:
-        reap_dead_processes(self.directory)
-        metrics: Iterable[Metric] = self._inner.collect()  # type: ignore[no-untyped-call]
-        return metrics
-
-
-def exposition_registry() -> CollectorRegistry:
-    """The registry a scrape reads: every worker's files, or this process's own values."""
-    directory = multiprocess_dir()
-    if directory is None:
-        return REGISTRY
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_LiveMultiProcessCollector(directory))
-    return registry
-
-
-def render(registry: CollectorRegistry | None = None) -> bytes:
-    return generate_latest(registry or exposition_registry())

@@ -67,7 +67,7 @@ def serve_metrics(host: str, port: int) -> None:
     """The metrics of every worker on their own listener (a daemon thread of this process)."""
     from prometheus_client import start_http_server
 
-    from gridshare.ops.metrics import exposition_registry
+    from gridshare.ops.exposition import exposition_registry
 
     start_http_server(port, addr=host, registry=exposition_registry())
 
