@@ -592,21 +592,24 @@ async def _soak(args: argparse.Namespace, workdir: Path, pg_url: str) -> bool:
             *(["--rotate-refresh-tokens"] if rotates else []),
         )
         partners.append(PartnerApp(out["client_id"], out["client_secret"], rotates))
-    owners = []
-    for i in range(args.homes):
-        out = await admin(
-            pg_url,
-            "create-user",
-            "--email",
-            f"soak-{i}@example.com",
-            "--password",
-            PASSWORD,
-            "--sites",
-            str(args.sites_per_home),
-            "--backfill-days",
-            str(args.backfill_days),
+    created = await asyncio.gather(
+        *(
+            admin(
+                pg_url,
+                "create-user",
+                "--email",
+                f"soak-{i}@example.com",
+                "--password",
+                PASSWORD,
+                "--sites",
+                str(args.sites_per_home),
+                "--backfill-days",
+                str(args.backfill_days),
+            )
+            for i in range(args.homes)
         )
-        owners.append(Owner(out["sub"], out["email"], PASSWORD, list(out["sites"])))
+    )
+    owners = [Owner(out["sub"], out["email"], PASSWORD, list(out["sites"])) for out in created]
     sites = args.homes * args.sites_per_home
     procs = [Proc(i, port, workdir, env, pg_url) for i, port in enumerate(ports)]
     cluster = Cluster(procs, findings)

@@ -8,6 +8,7 @@ updates one histogram.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +32,8 @@ def route_template(scope: Scope) -> str:
 class Observability:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        #: The histogram's child per label set: `labels()` costs more than the observation.
+        self._series: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,8 +60,11 @@ class Observability:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
-            HTTP_REQUESTS.labels(method, route_template(scope), str(status)).observe(
-                time.perf_counter() - started
-            )
+            key = (method, route_template(scope), status)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = HTTP_REQUESTS.labels(*key[:2], str(status))
+            series.observe(elapsed)
             REQUEST_ID.reset(token)
