@@ -73,9 +73,11 @@ def start_server(
     )
 
 
-def wait_ready(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
+def wait_ready(
+    proc: subprocess.Popen[bytes], base: str, log_path: Path, timeout: float = STARTUP_TIMEOUT
+) -> None:
     """Until discovery answers at `base`; exits if the server dies or takes too long."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+    deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
             raise SystemExit(f"server exited ({proc.returncode}); see {log_path}")
@@ -83,7 +85,7 @@ def wait_ready(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> None
             if httpx.get(f"{base}/.well-known/openid-configuration").status_code == 200:
                 return
         if time.monotonic() > deadline:
-            raise SystemExit(f"server did not start within {STARTUP_TIMEOUT:.0f} s")
+            raise SystemExit(f"server did not start within {timeout:.0f} s")
         time.sleep(0.2)
 
 

@@ -63,6 +63,8 @@ from auth import admin  # noqa: E402  (benchmarks/auth.py: `gridshare admin ... 
 REDIRECT = "https://partner.example/callback"
 SCOPE = "openid " + ALL_API
 REVOCATION_BOUND = 1.0
+#: Three servers starting at once on a busy machine each import the whole stack.
+STARTUP_TIMEOUT = 300.0
 MAX_TWIN_LAG_MINUTES = 2
 
 
@@ -92,7 +94,7 @@ class Proc:
         log_path = self.workdir / f"server-{self.index}.log"
         with log_path.open("ab") as log:
             self.popen = start_server(self.database_url, self.port, log, env, ["--workers", "1"])
-        wait_ready(self.popen, self.base, log_path)
+        wait_ready(self.popen, self.base, log_path, STARTUP_TIMEOUT)
         self.up = True
 
     def kill(self) -> None:
@@ -426,18 +428,21 @@ async def revocation_rounds(
             continue
         revoked_at = time.monotonic()
         for proc in others:
+            # A request sent `sent` seconds after the revocation was answered: one accepted
+            # with `sent` beyond the bound is a failure. (The time a refusal takes to come back
+            # is the machine's latency, not the revocation's.)
             while True:
+                sent = time.monotonic() - revoked_at
                 answer = await cluster.request(proc, "GET", "/api/v2/sites", headers=headers)
-                waited = time.monotonic() - revoked_at
                 if answer is None:  # that process was killed meanwhile
                     break
                 if answer.status_code == 401:
-                    cluster.findings.revocation_delays.append(waited)
+                    cluster.findings.revocation_delays.append(sent)
                     break
-                if waited > REVOCATION_BOUND:
+                if sent > REVOCATION_BOUND:
                     cluster.findings.fail(
                         f"revocation through {through.index} still accepted by {proc.index} "
-                        f"after {waited:.2f} s"
+                        f"{sent:.2f} s after it"
                     )
                     break
                 await asyncio.sleep(0.05)
@@ -614,8 +619,8 @@ async def _soak(args: argparse.Namespace, workdir: Path, pg_url: str) -> bool:
     procs = [Proc(i, port, workdir, env, pg_url) for i, port in enumerate(ports)]
     cluster = Cluster(procs, findings)
     print(f"starting {args.processes} processes ...", flush=True)
-    await asyncio.gather(*(asyncio.to_thread(p.start) for p in procs))
     try:
+        await asyncio.gather(*(asyncio.to_thread(p.start) for p in procs))
         loads = []
         for owner in owners:
             first: list[Tokens] = []
@@ -690,7 +695,8 @@ def report(
         (
             f"revocation refused by the other processes within {REVOCATION_BOUND:.0f} s",
             bool(f.revocation_delays) and worst <= REVOCATION_BOUND,
-            f"{len(f.revocation_delays)} checks, slowest {worst * 1000:.0f} ms",
+            f"{len(f.revocation_delays)} checks; refused by a request sent at most "
+            f"{worst * 1000:.0f} ms after the revocation",
         )
     )
     lagging = {s: lag for s, lag in watch.worst_lag.items() if lag > MAX_TWIN_LAG_MINUTES}
