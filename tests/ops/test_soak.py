@@ -5,6 +5,7 @@ GRIDSHARE_REQUIRE_REDIS=1."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -19,12 +20,12 @@ SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py"
 
 
 @pytest.mark.e2e
-async def test_soak_60_seconds() -> None:
+def test_soak_60_seconds() -> None:
     if not _pg_reachable():
         if os.environ.get("GRIDSHARE_REQUIRE_PG") == "1":
             pytest.fail("PostgreSQL is required (GRIDSHARE_REQUIRE_PG=1) but unreachable")
         pytest.skip("PostgreSQL is not reachable")
-    redis_url = await require_redis()
+    redis_url = asyncio.run(require_redis())
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSHARE_")}
     command = [sys.executable, str(SOAK), "--duration", "60", "--kill-every", "20"]
     command += ["--revoke-every", "8", "--pg", PG_ADMIN_DSN, "--redis", redis_url]
