@@ -24,6 +24,9 @@ from gridshare.config import Settings
 from gridshare.demo import demo_credentials, seed_if_empty, walkthrough
 from gridshare.fleet.twin_runner import running
 from gridshare.homes.errors import DomainError
+from gridshare.ops import health
+from gridshare.ops.metrics import WORKER_START, instrument_pool
+from gridshare.ops.middleware import Observability
 from gridshare.services import Services, build_services
 from gridshare.storage import migrate
 from gridshare.storage.db import Database
@@ -44,6 +47,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
+        for engine in {db.engine, db.write_engine}:
+            instrument_pool(engine)
         await migrate.upgrade(db)
         services = await build_services(settings, db, clock)
         app.state.services = services
@@ -53,14 +58,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if creds is not None:
                 print(walkthrough(services.issuer, creds), flush=True)
         await ensure_docs_client(services)
+        WORKER_START.set_to_current_time()
         try:
             purger = ExpiredRows(db, services.clock, settings.purge_batch_size)
             async with (
-                running(services.twin, enabled=settings.twin_live),
+                running(
+                    services.twin,
+                    enabled=settings.twin_live,
+                    interval_seconds=settings.twin_interval_seconds,
+                ),
                 purging(purger, settings.purge_interval_seconds),
             ):
                 yield
         finally:
+            await health.aclose(app)
             await services.aclose()
             await db.dispose()
 
@@ -71,6 +82,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         docs_url=None,
         redoc_url=None,
     )
+    app.add_middleware(Observability)
+    app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(account.router)
     app.include_router(account_totp.router)

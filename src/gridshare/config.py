@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -96,6 +97,25 @@ class Settings(BaseSettings):
     #: Days of raw 1-minute samples to keep (0 = forever). Rollups (15 min, 1 h) are kept, so
     #: PT15M and coarser queries still answer older ranges; PT1M/PT5M come back empty there.
     telemetry_raw_retention_days: float = 0.0
+    #: Seconds between rounds of the twin's live loop, and how long a process's claim on a
+    #: site lasts without renewal (a dead process's sites move on after it). The defaults suit
+    #: production; tests and the soak shorten both so a short run still sees take-overs. The
+    #: lease must outlast at least two rounds, or live processes would lose their sites.
+    twin_interval_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
+    twin_lease_seconds: float = Field(default=180.0, ge=3.0, le=86400.0)
+
+    #: `text` (uvicorn's format) or `json` (one object a line, with the request id).
+    log_format: Literal["text", "json"] = "text"
+    #: Client addresses (comma-separated IPs or CIDR networks) allowed to read `/metrics` on
+    #: the main port. Empty (the default): `/metrics` is not served there at all; use
+    #: `gridshare serve --metrics-port` (loopback by default) or list your scraper here.
+    metrics_allow: str = ""
+
+    @model_validator(mode="after")
+    def _lease_outlasts_rounds(self) -> Settings:
+        if self.twin_lease_seconds < 2 * self.twin_interval_seconds:
+            raise ValueError("twin_lease_seconds must be at least twice twin_interval_seconds")
+        return self
 
     def resolved_issuer(self) -> str:
         if self.issuer:

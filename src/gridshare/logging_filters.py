@@ -37,5 +37,8 @@ class RedactSecrets(logging.Filter):
 
 
 def install() -> None:
+    """Idempotent: `serve` installs it, and so does each worker it starts."""
     for name in ("uvicorn.access", "uvicorn.error", "gridshare"):
-        logging.getLogger(name).addFilter(RedactSecrets())
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())

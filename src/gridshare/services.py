@@ -23,6 +23,7 @@ from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.fleet.service import HomesService
 from gridshare.fleet.twin_runner import TwinRunner
+from gridshare.ops import metrics
 from gridshare.storage.db import Database
 from gridshare.storage.homes import HomesRepository
 from gridshare.storage.ratelimit import RateLimits
@@ -95,7 +96,7 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         totp=TotpService(
             db, clock, hmac_key, settings.lockout_threshold, settings.lockout_max_seconds
         ),
-        limits=RateLimits(settings.redis_url),
+        limits=RateLimits(settings.redis_url, on_refused=metrics.rate_limited),
         revocations=feed,
         homes=HomesService(db, repo, clock),
         twin=TwinRunner(
@@ -104,5 +105,6 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
             clock,
             backfill_days=settings.twin_backfill_days,
             raw_retention_days=settings.telemetry_raw_retention_days,
+            lease_seconds=settings.twin_lease_seconds,
         ),
     )

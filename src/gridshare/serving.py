@@ -153,8 +153,7 @@ def connection_cap(configured: int, descriptor_limit: int) -> int:
     return max(1, min(configured, descriptor_limit // 2))
 
 
-def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
-    """uvicorn's Config for `app` with the settings' connection limits and proxy trust."""
+def _cap(settings: Settings) -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     limit = soft if soft != resource.RLIM_INFINITY else 1 << 20
     cap = connection_cap(settings.max_connections, limit)
@@ -165,11 +164,44 @@ def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Conf
             cap,
             limit,
         )
+    return cap
+
+
+class ServeProtocol(GuardedHttpToolsProtocol):
+    """The protocol `gridshare serve` names by import string (`SERVE_PROTOCOL`): worker
+    processes are spawned and re-import it, so each sets its limits with `configure_serve()`
+    from the settings it was started with."""
+
+
+SERVE_PROTOCOL = f"{__name__}:ServeProtocol"
+
+
+def configure_serve(settings: Settings) -> None:
+    """This process's limits for `ServeProtocol` (called in every worker, before it serves)."""
+    ServeProtocol.header_timeout = settings.header_timeout_seconds
+    ServeProtocol.max_connections = _cap(settings)
+
+
+def _shared_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "proxy_headers": settings.proxy_headers,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+
+
+def serve_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options for `gridshare serve` (one or more spawned workers)."""
+    configure_serve(settings)
+    return {"http": SERVE_PROTOCOL, **_shared_options(settings)}
+
+
+def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn's Config for an app object served in this process (tests' live servers), with
+    the settings' connection limits and proxy trust on a protocol class of its own."""
     return uvicorn.Config(
         app,
-        http=guarded_protocol(settings.header_timeout_seconds, cap),
-        timeout_keep_alive=settings.keep_alive_seconds,
-        proxy_headers=settings.proxy_headers,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        http=guarded_protocol(settings.header_timeout_seconds, _cap(settings)),
+        **_shared_options(settings),
         **options,
     )

@@ -62,13 +62,29 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes. Default: 1 on SQLite, the CPU count on PostgreSQL.",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics on this port (all workers summed)."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address of the metrics listener.")
+    ] = "127.0.0.1",
 ) -> None:
-    """Run the authorization server, its pages and the customer API in one process."""
+    """Run the authorization server, its pages and the customer API (one or more workers)."""
     import uvicorn
 
     from gridshare import logging_filters
-    from gridshare.app import create_app
-    from gridshare.serving import raise_descriptor_limit, uvicorn_config
+    from gridshare.ops import workers as ops_workers
+    from gridshare.ops.logs import uvicorn_log_config
+    from gridshare.serving import raise_descriptor_limit, serve_options
 
     overrides: dict[str, object] = {
         "host": host,
@@ -80,16 +96,31 @@ def serve(
         "header_timeout_seconds": header_timeout,
         "max_connections": max_connections,
     }
-    settings = settings_for(database_url, **{k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    settings = settings_for(database_url, **given)
     _refuse_a_foreign_key(settings)
     logging_filters.install()
-    raise_descriptor_limit()
-    typer.echo(f"Gridshare on {settings.resolved_issuer()}  (database: {settings.database_url})")
-    config = uvicorn_config(create_app(settings), settings, host=host, port=port, log_level="info")
-    server = uvicorn.Server(config)
-    server.run()
-    if not server.started:
-        raise typer.Exit(3)  # startup failed (uvicorn has logged why); what uvicorn.run exits with
+    raise_descriptor_limit()  # inherited by the workers
+    count = workers or ops_workers.default_workers(settings.database_url)
+    ops_workers.export_settings({**given, "database_url": settings.database_url})
+    ops_workers.prepare_metrics_dir()  # before any worker imports prometheus_client
+    if metrics_port is not None:
+        ops_workers.serve_metrics(metrics_host, metrics_port)
+    typer.echo(
+        f"Gridshare on {settings.resolved_issuer()}  (database: {settings.database_url}, "
+        f"workers: {count})"
+    )
+    # Exits 3 itself when a single worker's startup fails.
+    uvicorn.run(
+        ops_workers.APP_FACTORY,
+        factory=True,
+        workers=count,
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=uvicorn_log_config(settings.log_format) or uvicorn.config.LOGGING_CONFIG,
+        **serve_options(settings),
+    )
 
 
 def _refuse_a_foreign_key(settings: Settings) -> None:

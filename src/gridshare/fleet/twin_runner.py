@@ -32,6 +32,7 @@ from gridshare.clock import Clock
 from gridshare.fleet.leases import Lease, plan_leases
 from gridshare.fleet.twin_adapter import to_batches, to_site_control, to_twin_site
 from gridshare.homes.sites import Site
+from gridshare.ops.metrics import TWIN_LAG, TWIN_LEASES
 from gridshare.storage.db import Database
 from gridshare.storage.homes import HomesRepository
 from gridshare.storage.models import TwinStateRow
@@ -70,6 +71,7 @@ class TwinRunner:
         config: TwinConfig | None = None,
         backfill_days: float = 30.0,
         raw_retention_days: float = 0.0,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.db = db
         self.repo = repo
@@ -78,6 +80,7 @@ class TwinRunner:
         self.backfill = timedelta(days=backfill_days)
         self.raw_retention = timedelta(days=raw_retention_days) if raw_retention_days else None
         self._pruned_at = float("-inf")
+        self.lease_seconds = lease_seconds
         #: This process's name on the leases it holds (unique per runner).
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
@@ -106,6 +109,7 @@ class TwinRunner:
         until: datetime | None = None,
         progress: Progress | None = None,
         chunk_minutes: int = CHUNK_MINUTES,
+        observe_lag: bool = False,
     ) -> int:
         """Simulate `site_id` up to `until` (default now); returns the samples written."""
         stored = await self.repo.load_site(site_id)
@@ -123,6 +127,8 @@ class TwinRunner:
         seen = row.controls_seen_at
         target = floor_minute(until or self.clock.now())
         total = max(0, target - state.minute)
+        if observe_lag:
+            TWIN_LAG.observe(total * 60)
         written = 0
         while state.minute < target:
             controls = await self.repo.controls_of_site(site_id)
@@ -171,7 +177,10 @@ class TwinRunner:
             if site_id not in started:
                 await self.start_site(site_id)
         now = self.clock.now()
-        lease = {"lease_owner": self.owner, "lease_until": now + timedelta(seconds=LEASE_SECONDS)}
+        lease = {
+            "lease_owner": self.owner,
+            "lease_until": now + timedelta(seconds=self.lease_seconds),
+        }
         rows = TwinStateRow
         async with self.db.write() as session:
             leases = [
@@ -224,9 +233,11 @@ class TwinRunner:
     async def advance_held(self, until: datetime | None = None) -> int:
         """One round of the live loop: claim, then advance every site held."""
         written = 0
-        for site_id in await self.claim():
+        held = await self.claim()
+        TWIN_LEASES.set(len(held))
+        for site_id in held:
             try:
-                written += await self.advance(site_id, until)
+                written += await self.advance(site_id, until, observe_lag=True)
             except _Superseded:
                 continue
             except Exception:  # one broken site must not stop the others

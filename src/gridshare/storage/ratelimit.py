@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from limits import RateLimitItemPerMinute
@@ -25,7 +26,11 @@ class Decision:
 
 
 class RateLimits:
-    def __init__(self, redis_url: str | None = None) -> None:
+    def __init__(
+        self, redis_url: str | None = None, on_refused: Callable[[str], None] | None = None
+    ) -> None:
+        #: Told the limit's name (the key's first part) of every refusal (metrics).
+        self._on_refused = on_refused
         if redis_url:
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
             # `limits` defaults to the coredis client; the project depends on redis-py.
@@ -38,6 +43,8 @@ class RateLimits:
         """Count one request against `per_minute` for `key`; say whether it may proceed."""
         item = RateLimitItemPerMinute(per_minute)
         allowed = await self._strategy.hit(item, *key)
+        if not allowed and self._on_refused is not None:
+            self._on_refused(key[0] if key else "")
         return await self._decision(item, allowed, *key)
 
     async def _decision(self, item: RateLimitItemPerMinute, allowed: bool, *key: str) -> Decision:

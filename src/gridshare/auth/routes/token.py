@@ -18,6 +18,7 @@ from gridshare.auth.errors import (
 from gridshare.auth.grants import Issued
 from gridshare.auth.params import BodyTooLarge, ParamError, Params, form_params
 from gridshare.auth.routes.deps import ServicesDep, client_address
+from gridshare.ops.metrics import token_outcome
 from gridshare.services import Services
 from gridshare.storage.models import Client
 
@@ -105,6 +106,7 @@ async def token_body(services: Services, client: Client, issued: Issued) -> dict
 
 @router.post("/oauth2/token")
 async def token(request: Request, services: ServicesDep) -> Response:
+    grant_type: str | None = None
     try:
         params = await _read_form(request)
         client = await authenticate_client(services, request, params)
@@ -123,10 +125,14 @@ async def token(request: Request, services: ServicesDep) -> Response:
             raise OAuthError(
                 "unsupported_grant_type", f"grant_type {grant_type!r} is not supported"
             )
-        return JSONResponse(await token_body(services, client, issued), headers=NO_STORE)
+        body = await token_body(services, client, issued)
+        token_outcome(grant_type, "issued")
+        return JSONResponse(body, headers=NO_STORE)
     except ParamError as exc:
+        token_outcome(grant_type, "invalid_request")
         return oauth_error_response(InvalidRequest(str(exc)))
     except OAuthError as exc:
+        token_outcome(grant_type, exc.error)
         return oauth_error_response(exc)
 
 
