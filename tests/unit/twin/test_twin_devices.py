@@ -123,7 +123,9 @@ def test_simple_ev_charges_at_full_power_from_arrival_until_full() -> None:
             full = int(s.energy_wh // (7000 / 60))
             assert np.all(power[: min(full, b - a)] == 7000)
     states = ev.states() or []
-    assert all(w == ("charging" if p > 0 else w) for w, p in zip(states, ev.power_w, strict=True))
+    assert all(
+        w == ("charging" if p > 0 else w) for w, p in zip(states, ev.power_w, strict=True)
+    )
 
 
 def test_smart_ev_charges_in_the_cheapest_minutes() -> None:

@@ -165,13 +165,7 @@ def test_full_home_reports_every_role_and_counts_energy() -> None:
     site = full_home()
     result = simulate(site, initial_state(site, days_after(90)), days_after(97))
     assert set(result.sensors) == {
-        "grid",
-        "consumption",
-        "pv",
-        "battery",
-        "inverter",
-        "ev",
-        "hot_water",
+        "grid", "consumption", "pv", "battery", "inverter", "ev", "hot_water"
     }
     s = result.sensors
     assert s["pv"].energy_wh_decrement[-1] < -10_000  # a June week of 4.5 kWp
