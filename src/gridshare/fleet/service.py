@@ -179,7 +179,7 @@ class HomesService:
                 .join(Grant, Grant.client_id == Client.client_id)
                 .where(Grant.user_id == caller.user_id, Grant.revoked_at.is_(None))
             )
-            names = dict(rows.tuples().all())
+            names = {client_id: name for client_id, name in rows}
         own = [names.pop(caller.client_id)] if caller.client_id in names else []
         return own + [OTHER_PARTNER] * len(names)
 
