@@ -53,6 +53,7 @@ async def test_the_call_beyond_the_limit_is_429(settings: Settings) -> None:
                 home.headers,
                 site=home.site.site_id,
                 device=home.device_id("battery_pack"),
+                tariff=home.site.import_tariff_id,
             )
             assert response.status_code == 429, (endpoint.id, response.text)
         assert (

@@ -82,11 +82,20 @@ VALID_BODIES: dict[str, list[Any]] = {
     "PATCH /api/v2/devices/{synthId}": [{"name": "Fuzzed"}, {}],
 }
 #: Queries random strings rarely get right; also sent with real ids.
-VALID_QUERIES: dict[str, list[dict[str, str]]] = {
-    "GET /api/v2/sites/{siteId}/telemetry": [
-        {"interval": "2026-01-01T00:00:00Z/PT6H", "resolution": r} for r in ("PT15M", "PT1H")
-    ]
-    + [{"interval": "2026-01-01T00:00:00Z/P1D", "roles": "battery,hotWater"}],
+#: Known-good queries, sent with real ids of the named path parameter (random query strings
+#: rarely pass the interval grammar, so a read could otherwise never succeed by chance).
+TARIFF_QUERIES = [
+    {"interval": "2026-01-01T00:00:00Z/P2D"},
+    {"interval": "2026-03-01T00:00:00Z/P7D"},
+]
+VALID_QUERIES: dict[str, tuple[str, list[dict[str, str]]]] = {
+    "GET /api/v2/sites/{siteId}/telemetry": (
+        "siteId",
+        [{"interval": "2026-01-01T00:00:00Z/PT6H", "resolution": r} for r in ("PT15M", "PT1H")]
+        + [{"interval": "2026-01-01T00:00:00Z/P1D", "roles": "battery,hotWater"}],
+    ),
+    "GET /api/v2/tariffs/{tariffId}": ("tariffId", TARIFF_QUERIES),
+    "GET /api/v1/dynamicTariffs/{tariffId}": ("tariffId", TARIFF_QUERIES),
 }
 
 
@@ -174,11 +183,12 @@ def test_operation_conforms_to_the_openapi_document(target: Target, operation: s
                 )
             )
         )
-    for query in VALID_QUERIES.get(operation, []):
+    name, queries = VALID_QUERIES.get(operation, ("", []))
+    for query in queries:
         strategies.append(
-            st.sampled_from(target.ids["siteId"]).flatmap(
-                lambda site, query=query: api_operation.as_strategy(
-                    path_parameters={"siteId": site}, query=query
+            st.sampled_from(target.ids[name]).flatmap(
+                lambda value, query=query, name=name: api_operation.as_strategy(
+                    path_parameters={name: value}, query=query
                 )
             )
         )
