@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from gridshare.client.oauth import states_equal
+from gridshare_client.oauth import states_equal
 
 _DONE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:4rem auto;max-width:32rem}}</style></head>

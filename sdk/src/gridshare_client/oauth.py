@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
-from gridshare.client.errors import (
+from gridshare_client.errors import (
     IssuerMismatch,
     OAuthError,
     StateMismatch,
     oauth_error,
 )
-from gridshare.client.profiles import Profile
-from gridshare.client.tokens import TokenSet
+from gridshare_client.profiles import Profile
+from gridshare_client.tokens import TokenSet
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from gridshare.client.models import (
+from gridshare_client.models import (
     CurrentState,
     Device,
     DeviceSummary,
@@ -30,13 +30,13 @@ from gridshare.client.models import (
     TelemetrySeries,
     Topology,
 )
-from gridshare.client.telemetry import (
+from gridshare_client.telemetry import (
     canonical_resolution,
     format_instant,
     interval_param,
     resolve_range,
 )
-from gridshare.client.transport import ApiRequest, Call, segment
+from gridshare_client.transport import ApiRequest, Call, segment
 
 M = TypeVar("M", bound=BaseModel)
 

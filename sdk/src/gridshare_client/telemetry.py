@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from gridshare.client.models import TelemetryEntry
+from gridshare_client.models import TelemetryEntry
 
 MAX_POINTS = 10_000
 

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import httpx
 
-from gridshare import __version__
-from gridshare.client.errors import (
+from gridshare_client._version import __version__
+from gridshare_client.errors import (
     ApiError,
     Forbidden,
     InsufficientScope,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gridshare.client.errors import MissingDependency
+from gridshare_client.errors import MissingDependency
 
 
 class WireModel(BaseModel):

@@ -1,7 +1,7 @@
 """The partner commands of `gridshare`: log a homeowner in and call the customer API.
 
 `gridshare login | logout | profile ... | sites | topology | devices | device | telemetry | mode
-| plan ...`. They import only the SDK (`gridshare.client`), Typer and Rich, never the server, so
+| plan ...`. They import only the SDK (`gridshare_client`), Typer and Rich, never the server, so
 they work with the light install against our sandbox and the real service alike.
 """
 
@@ -21,8 +21,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gridshare.cli import partner_render as render
-from gridshare.client import (
+from gridshare_client import (
     ApiError,
     ConfigError,
     ConnectionFailed,
@@ -35,15 +34,16 @@ from gridshare.client import (
     RateLimited,
     TelemetrySeries,
 )
-from gridshare.client.oauth import is_loopback_redirect
-from gridshare.client.telemetry import (
+from gridshare_client.cli import partner_render as render
+from gridshare_client.oauth import is_loopback_redirect
+from gridshare_client.telemetry import (
     MAX_POINTS,
     RESOLUTIONS,
     canonical_resolution,
     parse_interval,
     plan_chunks,
 )
-from gridshare.client.tokens import FileTokenStore
+from gridshare_client.tokens import FileTokenStore
 
 ProfileOption = Annotated[
     str | None,
@@ -691,7 +691,7 @@ def schedule_clear(
 
 def register(app: typer.Typer) -> None:
     """Add the partner commands to the `gridshare` app."""
-    from gridshare.cli import partner_site  # it imports this module
+    from gridshare_client.cli import partner_site  # it imports this module
 
     panel = "Partner (SDK)"
     app.command("login", rich_help_panel=panel)(login)

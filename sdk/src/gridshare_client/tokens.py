@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gridshare.client.paths import config_dir
+from gridshare_client.paths import config_dir
 
 Clock = Callable[[], float]
 """Seconds since the epoch; injectable so tests can move time without sleeping."""

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from gridshare.client import endpoints as ep
-from gridshare.client.errors import (
+from gridshare_client import endpoints as ep
+from gridshare_client.errors import (
     ConnectionFailed,
     InvalidGrant,
     LoginRequired,
@@ -27,8 +27,8 @@ from gridshare.client.errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from gridshare.client.loopback import LoopbackReceiver, loopback_binding
-from gridshare.client.models import (
+from gridshare_client.loopback import LoopbackReceiver, loopback_binding
+from gridshare_client.models import (
     CurrentState,
     Device,
     DeviceSummary,
@@ -46,7 +46,7 @@ from gridshare.client.models import (
     Topology,
     UserInfo,
 )
-from gridshare.client.oauth import (
+from gridshare_client.oauth import (
     DISCOVERY_PATH,
     REVOKE_PATH,
     TOKEN_PATH,
@@ -62,11 +62,11 @@ from gridshare.client.oauth import (
     refresh_form,
     revoke_form,
 )
-from gridshare.client.profiles import Profile, ProfileConfig
-from gridshare.client.session_state import TokenState, forget_error, telemetry_plan
-from gridshare.client.telemetry import MAX_POINTS, Chunk, merge_entries
-from gridshare.client.tokens import Clock, FileTokenStore, TokenSet, TokenStore
-from gridshare.client.transport import (
+from gridshare_client.profiles import Profile, ProfileConfig
+from gridshare_client.session_state import TokenState, forget_error, telemetry_plan
+from gridshare_client.telemetry import MAX_POINTS, Chunk, merge_entries
+from gridshare_client.tokens import Clock, FileTokenStore, TokenSet, TokenStore
+from gridshare_client.transport import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
     Call,
