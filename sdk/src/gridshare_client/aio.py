@@ -1,24 +1,27 @@
 """The asynchronous client: `AsyncGridshareClient` (the API) and `AsyncOAuthSession` (its
-tokens), with the same surface as the sync ones (every method is a coroutine).
+tokens). `aio.py` is the source of both clients: `sync.py` is generated from it by
+`scripts/unasync.py`, so the two have the same surface and behaviour; what really differs
+(sleeping, locking, waiting, fan-out) sits behind the names imported from `_async_io`.
 
-Token refresh is single-flight: when many tasks find the access token stale at once, one of them
-refreshes under an `asyncio.Lock` and the others wait for and reuse its result.
+Token refresh is single-flight: when many callers find the access token stale at once, one of them
+refreshes under the lock and the others wait for and reuse its result.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import webbrowser
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
 from gridshare_client import endpoints as ep
+from gridshare_client._async_io import Lock, Sleep, gather_bounded, real_sleep, run_blocking
 from gridshare_client.errors import (
     ConnectionFailed,
     InvalidGrant,
@@ -64,7 +67,7 @@ from gridshare_client.oauth import (
 )
 from gridshare_client.profiles import Profile, ProfileConfig
 from gridshare_client.session_state import TokenState, forget_error, telemetry_plan
-from gridshare_client.telemetry import MAX_POINTS, Chunk, merge_entries
+from gridshare_client.telemetry import MAX_POINTS, merge_entries
 from gridshare_client.tokens import Clock, FileTokenStore, TokenSet, TokenStore
 from gridshare_client.transport import (
     DEFAULT_TIMEOUT,
@@ -92,7 +95,7 @@ class AsyncOAuthSession:
         token_key: str,
         clock: Clock = time.time,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = real_sleep,
         refresh_skew: float = 60.0,
     ) -> None:
         self.profile = profile
@@ -100,7 +103,7 @@ class AsyncOAuthSession:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.state = TokenState(profile, token_store, token_key, clock, refresh_skew)
-        self._lock = asyncio.Lock()
+        self._lock = Lock()
         self._discovery: Discovery | None = None
 
     # -- state --------------------------------------------------------------------------------
@@ -194,7 +197,7 @@ class AsyncOAuthSession:
                 open_browser(request.url)
             elif open_browser:
                 webbrowser.open(request.url)
-            callback = await asyncio.to_thread(receiver.wait, timeout)
+            callback = await run_blocking(receiver.wait, timeout)
         return await self.finish_login(request, callback)
 
     # -- tokens -------------------------------------------------------------------------------
@@ -325,12 +328,13 @@ class AsyncOAuthSession:
 
 
 class AsyncGridshareClient:
-    """The customer API, synchronously.
+    """The customer API.
 
     ```python
-    with GridshareClient("local") as gs:          # a profile name, or a Profile
-        for site in gs.list_sites():
-            print(gs.get_site(site.site_id).time_zone)
+    async with AsyncGridshareClient("local") as gs:          # a profile name, or a Profile
+        for summary in await gs.list_sites():
+            site = await gs.get_site(summary.site_id)
+            print(site.time_zone)
     ```
 
     Tokens come from the profile's `TokenStore` (default: a file per profile in the user config
@@ -348,7 +352,7 @@ class AsyncGridshareClient:
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = real_sleep,
         refresh_skew: float = 60.0,
         config_path: str | None = None,
     ) -> None:
@@ -677,27 +681,25 @@ class AsyncGridshareClient:
         """Any range: split into calls of at most `max_points` buckets (up to `concurrency` in
         flight), merged in time order."""
         plan = telemetry_plan(start, end, duration, resolution, max_points)
-        limit = asyncio.Semaphore(max(1, concurrency))
-        done = 0
+        calls = [
+            partial(
+                self.get_telemetry,
+                synth_id,
+                chunk.start,
+                chunk.end,
+                resolution=plan.resolution,
+                include_energy=include_energy,
+                aggregation=aggregation,
+                version=version,
+            )
+            for chunk in plan.chunks
+        ]
 
-        async def fetch(chunk: Chunk) -> TelemetrySeries:
-            nonlocal done
-            async with limit:
-                part = await self.get_telemetry(
-                    synth_id,
-                    chunk.start,
-                    chunk.end,
-                    resolution=plan.resolution,
-                    include_energy=include_energy,
-                    aggregation=aggregation,
-                    version=version,
-                )
-            done += 1
+        def done(count: int) -> None:
             if progress is not None:
-                progress(done, len(plan.chunks))
-            return part
+                progress(count, len(calls))
 
-        parts = await asyncio.gather(*(fetch(c) for c in plan.chunks))
+        parts = await gather_bounded(calls, concurrency, done)
         return TelemetrySeries(
             synth_id=synth_id,
             resolution=plan.resolution,

@@ -1,23 +1,29 @@
-"""The synchronous client: `GridshareClient` (the API) and `OAuthSession` (its tokens).
+# GENERATED FILE: do not edit. It is made from aio.py by scripts/unasync.py; edit aio.py
+# (or _async_io.py / _sync_io.py for what really differs) and run the script again.
+"""The synchronous client: `GridshareClient` (the API) and `OAuthSession` (its
+tokens). `aio.py` is the source of both clients: `sync.py` is generated from it by
+`scripts/unasync.py`, so the two have the same surface and behaviour; what really differs
+(sleeping, locking, waiting, fan-out) sits behind the names imported from `_sync_io`.
 
-Token refresh is single-flight: when many threads find the access token stale at once, one of
-them refreshes under a `threading.Lock` and the others wait for and reuse its result.
+Token refresh is single-flight: when many callers find the access token stale at once, one of them
+refreshes under the lock and the others wait for and reuse its result.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import webbrowser
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
 from gridshare_client import endpoints as ep
+from gridshare_client._sync_io import Lock, Sleep, gather_bounded, real_sleep, run_blocking
 from gridshare_client.errors import (
     ConnectionFailed,
     InvalidGrant,
@@ -91,7 +97,7 @@ class OAuthSession:
         token_key: str,
         clock: Clock = time.time,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = real_sleep,
         refresh_skew: float = 60.0,
     ) -> None:
         self.profile = profile
@@ -99,7 +105,7 @@ class OAuthSession:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.state = TokenState(profile, token_store, token_key, clock, refresh_skew)
-        self._lock = threading.Lock()
+        self._lock = Lock()
         self._discovery: Discovery | None = None
 
     # -- state --------------------------------------------------------------------------------
@@ -147,7 +153,11 @@ class OAuthSession:
         if not uri:
             raise ValueError("no redirect_uri: pass one or set it in the profile")
         return build_authorization_request(
-            self.profile, redirect_uri=uri, scopes=scopes, discovery=self.discover(), extra=extra
+            self.profile,
+            redirect_uri=uri,
+            scopes=scopes,
+            discovery=self.discover(),
+            extra=extra,
         )
 
     def finish_login(self, request: AuthorizationRequest, callback_url: str) -> TokenSet:
@@ -189,7 +199,7 @@ class OAuthSession:
                 open_browser(request.url)
             elif open_browser:
                 webbrowser.open(request.url)
-            callback = receiver.wait(timeout)
+            callback = run_blocking(receiver.wait, timeout)
         return self.finish_login(request, callback)
 
     # -- tokens -------------------------------------------------------------------------------
@@ -204,7 +214,7 @@ class OAuthSession:
             decision = self.state.decide(tokens)
             if isinstance(decision, str):
                 return decision
-            return self._refresh_locked(decision).access_token
+            return (self._refresh_locked(decision)).access_token
 
     def refresh(self) -> TokenSet:
         """Refresh now, whatever the expiry says."""
@@ -266,7 +276,9 @@ class OAuthSession:
             body = None
         raise error_from_token_response(response.status_code, body)
 
-    def _post_form(self, url: str, form: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+    def _post_form(
+        self, url: str, form: dict[str, str], headers: dict[str, str]
+    ) -> httpx.Response:
         attempt = 0
         while True:
             attempt += 1
@@ -318,12 +330,13 @@ class OAuthSession:
 
 
 class GridshareClient:
-    """The customer API, synchronously.
+    """The customer API.
 
     ```python
     with GridshareClient("local") as gs:          # a profile name, or a Profile
-        for site in gs.list_sites():
-            print(gs.get_site(site.site_id).time_zone)
+        for summary in gs.list_sites():
+            site = gs.get_site(summary.site_id)
+            print(site.time_zone)
     ```
 
     Tokens come from the profile's `TokenStore` (default: a file per profile in the user config
@@ -341,7 +354,7 @@ class GridshareClient:
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = real_sleep,
         refresh_skew: float = 60.0,
         config_path: str | None = None,
     ) -> None:
@@ -363,7 +376,7 @@ class GridshareClient:
             refresh_skew=refresh_skew,
         )
         if tokens is not None:
-            self.auth.set_tokens(tokens)
+            self.auth.state.save(tokens)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -665,24 +678,30 @@ class GridshareClient:
         version: int = 2,
         max_points: int = MAX_POINTS,
         progress: Progress | None = None,
+        concurrency: int = 4,
     ) -> TelemetrySeries:
-        """Any range: split into calls of at most `max_points` buckets, merged in time order."""
+        """Any range: split into calls of at most `max_points` buckets (up to `concurrency` in
+        flight), merged in time order."""
         plan = telemetry_plan(start, end, duration, resolution, max_points)
-        parts = []
-        for index, chunk in enumerate(plan.chunks, start=1):
-            parts.append(
-                self.get_telemetry(
-                    synth_id,
-                    chunk.start,
-                    chunk.end,
-                    resolution=plan.resolution,
-                    include_energy=include_energy,
-                    aggregation=aggregation,
-                    version=version,
-                )
+        calls = [
+            partial(
+                self.get_telemetry,
+                synth_id,
+                chunk.start,
+                chunk.end,
+                resolution=plan.resolution,
+                include_energy=include_energy,
+                aggregation=aggregation,
+                version=version,
             )
+            for chunk in plan.chunks
+        ]
+
+        def done(count: int) -> None:
             if progress is not None:
-                progress(index, len(plan.chunks))
+                progress(count, len(calls))
+
+        parts = gather_bounded(calls, concurrency, done)
         return TelemetrySeries(
             synth_id=synth_id,
             resolution=plan.resolution,
