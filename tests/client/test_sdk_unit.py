@@ -324,7 +324,7 @@ def test_no_tokens_means_login_required() -> None:
         token_store=MemoryTokenStore(),
         http=httpx.Client(transport=httpx.MockTransport(lambda r: ok({}))),
     )
-    with pytest.raises(LoginRequired, match=r"run `gridshare login --profile prod`"):
+    with pytest.raises(LoginRequired, match=r"not logged in \(profile 'prod'\)"):
         client.list_sites()
 
 

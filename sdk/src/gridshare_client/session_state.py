@@ -13,6 +13,7 @@ from gridshare_client.errors import LoginRequired
 from gridshare_client.profiles import Profile
 from gridshare_client.telemetry import (
     Chunk,
+    ResolutionName,
     canonical_resolution,
     plan_chunks,
     resolve_range,
@@ -99,7 +100,7 @@ def forget_error(profile: str) -> LoginRequired:
 class TelemetryPlan:
     start: datetime
     end: datetime
-    resolution: str
+    resolution: ResolutionName
     chunks: list[Chunk]
 
 

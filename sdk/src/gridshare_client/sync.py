@@ -18,7 +18,7 @@ from collections.abc import Iterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
@@ -26,17 +26,20 @@ from gridshare_client import endpoints as ep
 from gridshare_client._sync_io import Lock, Sleep, gather_bounded, real_sleep, run_blocking
 from gridshare_client.errors import (
     ConnectionFailed,
+    InvalidArgument,
     InvalidGrant,
     LoginRequired,
     OAuthError,
     RateLimited,
     UnexpectedResponse,
 )
+from gridshare_client.events import ClientEvent, EventHook, EventKind, report
 from gridshare_client.loopback import LoopbackReceiver, loopback_binding
 from gridshare_client.models import (
     CurrentState,
     Device,
     DeviceSummary,
+    ModeName,
     OperationMode,
     OverlayCommand,
     OverlayPlan,
@@ -69,7 +72,7 @@ from gridshare_client.oauth import (
 )
 from gridshare_client.profiles import Profile, ProfileConfig
 from gridshare_client.session_state import TokenState, forget_error, telemetry_plan
-from gridshare_client.telemetry import MAX_POINTS, merge_entries
+from gridshare_client.telemetry import MAX_POINTS, Aggregation, ResolutionName, merge_entries
 from gridshare_client.tokens import Clock, FileTokenStore, TokenSet, TokenStore
 from gridshare_client.transport import (
     DEFAULT_TIMEOUT,
@@ -81,8 +84,32 @@ from gridshare_client.transport import (
 )
 
 T = TypeVar("T")
+DETAILS_CONCURRENCY = 8
+"""Detail calls in flight at most for `list_sites(details=True)` and `list_devices(...)`."""
 Progress = Callable[[int, int], None]
 """`progress(done, total)`: called after each telemetry call of a multi-call download."""
+
+
+class _Backoff:
+    """Waits before the next attempt of a request, and says so (log and `on_event`)."""
+
+    def __init__(self, sleep: Sleep, on_event: EventHook | None) -> None:
+        self.sleep = sleep
+        self.on_event = on_event
+
+    def wait(
+        self,
+        method: str,
+        url: str,
+        attempt: int,
+        delay: float,
+        *,
+        status: int | None = None,
+        reason: str = "",
+    ) -> None:
+        kind: EventKind = "rate_limited" if status == 429 else "retry"
+        report(self.on_event, ClientEvent(kind, method, url, attempt, delay, status, reason))
+        self.sleep(delay)
 
 
 class OAuthSession:
@@ -99,11 +126,13 @@ class OAuthSession:
         retry: RetryPolicy | None = None,
         sleep: Sleep = real_sleep,
         refresh_skew: float = 60.0,
+        on_event: EventHook | None = None,
     ) -> None:
         self.profile = profile
         self.http = http
         self.retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self.on_event = on_event
+        self._backoff = _Backoff(sleep, on_event)
         self.state = TokenState(profile, token_store, token_key, clock, refresh_skew)
         self._lock = Lock()
         self._discovery: Discovery | None = None
@@ -151,7 +180,7 @@ class OAuthSession:
         """Step 1: the authorization URL (with fresh `state` and PKCE) to send the homeowner to."""
         uri = redirect_uri or self.profile.redirect_uri
         if not uri:
-            raise ValueError("no redirect_uri: pass one or set it in the profile")
+            raise InvalidArgument("no redirect_uri: pass one or set it in the profile")
         return build_authorization_request(
             self.profile,
             redirect_uri=uri,
@@ -249,6 +278,15 @@ class OAuthSession:
             body, now=self.state.clock(), profile=self.profile, previous=tokens
         )
         self.state.save(new)
+        report(
+            self.on_event,
+            ClientEvent(
+                "token_refreshed",
+                "POST",
+                self.profile.auth_base_url + TOKEN_PATH,
+                reason=f"profile {self.profile.name}",
+            ),
+        )
         return new
 
     def _token_request(self, form: dict[str, str], path: str = TOKEN_PATH) -> Any:
@@ -288,13 +326,13 @@ class OAuthSession:
                 delay = self.retry.delay_for_error("POST", exc, attempt)
                 if delay is None:
                     raise ConnectionFailed(f"cannot reach {url}: {exc}") from exc
-                self._sleep(delay)
+                self._backoff.wait("POST", url, attempt, delay, reason=repr(exc))
                 continue
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             delay = self.retry.delay_for_status("POST", response.status_code, retry_after, attempt)
             if delay is None:
                 return response
-            self._sleep(delay)
+            self._backoff.wait("POST", url, attempt, delay, status=response.status_code)
 
     # -- revoke and userinfo --------------------------------------------------------------------
 
@@ -357,6 +395,7 @@ class GridshareClient:
         sleep: Sleep = real_sleep,
         refresh_skew: float = 60.0,
         config_path: str | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         if not isinstance(profile, Profile):
             profile = ProfileConfig(config_path).get(profile)
@@ -364,7 +403,7 @@ class GridshareClient:
         self._owns_http = http is None
         self.http = http or httpx.Client(timeout=timeout or DEFAULT_TIMEOUT)
         self.retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self._backoff = _Backoff(sleep, on_event)
         self.auth = OAuthSession(
             profile,
             self.http,
@@ -374,6 +413,7 @@ class GridshareClient:
             retry=self.retry,
             sleep=sleep,
             refresh_skew=refresh_skew,
+            on_event=on_event,
         )
         if tokens is not None:
             self.auth.state.save(tokens)
@@ -420,7 +460,7 @@ class GridshareClient:
                 delay = self.retry.delay_for_error(req.method, exc, attempt)
                 if delay is None:
                     raise ConnectionFailed(f"{req.method} {url}: {exc!r}") from exc
-                self._sleep(delay)
+                self._backoff.wait(req.method, url, attempt, delay, reason=repr(exc))
                 continue
             if response.status_code == 401 and not refreshed:
                 refreshed = True
@@ -449,13 +489,34 @@ class GridshareClient:
             )
             if delay is None:
                 raise error
-            self._sleep(delay)
+            self._backoff.wait(
+                req.method, url, attempt, delay, status=response.status_code, reason=str(error)
+            )
 
     # -- sites --------------------------------------------------------------------------------
 
-    def list_sites(self, *, version: int = 2) -> list[SiteSummary]:
-        """`GET /api/v2/sites` (ids only). Scope `lunar/device.read`."""
-        return self.call(ep.list_sites(version))
+    @overload
+    def list_sites(
+        self, *, version: int = 2, details: Literal[False] = False, concurrency: int = ...
+    ) -> list[SiteSummary]: ...
+
+    @overload
+    def list_sites(
+        self, *, version: int = 2, details: Literal[True], concurrency: int = ...
+    ) -> list[Site]: ...
+
+    def list_sites(
+        self, *, version: int = 2, details: bool = False, concurrency: int = DETAILS_CONCURRENCY
+    ) -> list[SiteSummary] | list[Site]:
+        """`GET /api/v2/sites` (ids only). Scope `lunar/device.read`.
+
+        `details=True`: each site's `get_site()` instead (address, time zone, tariffs), fetched
+        with at most `concurrency` calls in flight, in the list's order."""
+        summaries = self.call(ep.list_sites(version))
+        if not details:
+            return summaries
+        calls = [partial(self.get_site, summary.site_id) for summary in summaries]
+        return gather_bounded(calls, concurrency)
 
     def get_site(self, site_id: str) -> Site:
         """`GET /api/v2/sites/{siteId}`: address, reference, time zone, tariff ids."""
@@ -467,9 +528,28 @@ class GridshareClient:
 
     # -- devices ------------------------------------------------------------------------------
 
-    def list_devices(self, *, version: int = 2) -> list[DeviceSummary]:
-        """`GET /api/v2/devices`. Scope `lunar/device.read`."""
-        return self.call(ep.list_devices(version))
+    @overload
+    def list_devices(
+        self, *, version: int = 2, details: Literal[False] = False, concurrency: int = ...
+    ) -> list[DeviceSummary]: ...
+
+    @overload
+    def list_devices(
+        self, *, version: int = 2, details: Literal[True], concurrency: int = ...
+    ) -> list[Device]: ...
+
+    def list_devices(
+        self, *, version: int = 2, details: bool = False, concurrency: int = DETAILS_CONCURRENCY
+    ) -> list[DeviceSummary] | list[Device]:
+        """`GET /api/v2/devices`. Scope `lunar/device.read`.
+
+        `details=True`: each device's `get_device()` instead (kind, name, model, serial...),
+        fetched with at most `concurrency` calls in flight, in the list's order."""
+        summaries = self.call(ep.list_devices(version))
+        if not details:
+            return summaries
+        calls = [partial(self.get_device, summary.synth_id) for summary in summaries]
+        return gather_bounded(calls, concurrency)
 
     def get_device(self, synth_id: str) -> Device:
         return self.call(ep.get_device(synth_id))
@@ -482,7 +562,7 @@ class GridshareClient:
     def get_operation_mode(self, synth_id: str) -> OperationMode:
         return self.call(ep.get_operation_mode(synth_id))
 
-    def set_operation_mode(self, synth_id: str, mode: str) -> OperationMode:
+    def set_operation_mode(self, synth_id: str, mode: ModeName) -> OperationMode:
         """`simple`, `schedule` (needs a schedule plan, else 422) or `smart`, any case."""
         return self.call(ep.set_operation_mode(synth_id, mode))
 
@@ -535,9 +615,9 @@ class GridshareClient:
         end: datetime | str | None = None,
         *,
         duration: timedelta | str | None = None,
-        resolution: str | timedelta = "PT15M",
+        resolution: ResolutionName | timedelta = "PT15M",
         include_energy: bool = False,
-        aggregation: str = "default",
+        aggregation: Aggregation = "default",
         roles: Sequence[str] | None = None,
     ) -> SiteTelemetry:
         """Every primary stream of the site (or those of `roles`), labelled by role;
@@ -621,9 +701,9 @@ class GridshareClient:
         end: datetime | str | None = None,
         *,
         duration: timedelta | str | None = None,
-        resolution: str | timedelta = "PT15M",
+        resolution: ResolutionName | timedelta = "PT15M",
         include_energy: bool = False,
-        aggregation: str = "default",
+        aggregation: Aggregation = "default",
         version: int = 2,
     ) -> TelemetrySeries:
         """One telemetry call over [start, end) (or start + duration); at most 10,000 buckets
@@ -648,9 +728,9 @@ class GridshareClient:
         end: datetime | str | None = None,
         *,
         duration: timedelta | str | None = None,
-        resolution: str | timedelta = "PT15M",
+        resolution: ResolutionName | timedelta = "PT15M",
         include_energy: bool = False,
-        aggregation: str = "default",
+        aggregation: Aggregation = "default",
     ) -> TelemetrySeries:
         """The v1 variant: `synth_id` may be a device (its primary sensor); the interval may be
         `duration` before `end`."""
@@ -672,9 +752,9 @@ class GridshareClient:
         end: datetime | str | None = None,
         *,
         duration: timedelta | str | None = None,
-        resolution: str | timedelta = "PT15M",
+        resolution: ResolutionName | timedelta = "PT15M",
         include_energy: bool = False,
-        aggregation: str = "default",
+        aggregation: Aggregation = "default",
         version: int = 2,
         max_points: int = MAX_POINTS,
         progress: Progress | None = None,

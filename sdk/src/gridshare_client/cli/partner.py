@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 from pydantic import ValidationError
@@ -29,6 +29,9 @@ from gridshare_client import (
     GridshareError,
     InsufficientScope,
     LoginRequired,
+    LoginTimedOut,
+    LoopbackUnavailable,
+    ModeName,
     OAuthError,
     ProfileConfig,
     RateLimited,
@@ -74,7 +77,10 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except LoginRequired as exc:
-        fail(str(exc))
+        # The SDK's message is neutral (a web app signs its user in its own way); the CLI's
+        # way is a command.
+        profile = f" --profile {exc.profile}" if exc.profile else ""
+        fail(f"{exc.reason}: run `gridshare login{profile}`")
     except InsufficientScope as exc:
         scope = exc.scope or "the missing scope"
         fail(
@@ -99,7 +105,7 @@ def friendly_errors() -> Iterator[None]:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         fail(f"invalid input: {where + ': ' if where else ''}{first.get('msg')}")
-    except (ValueError, TimeoutError) as exc:
+    except ValueError as exc:
         fail(str(exc))
 
 
@@ -171,13 +177,16 @@ def login(
                     on_url=show,
                     timeout=timeout,
                 )
-            except OSError as exc:  # the loopback port is taken
+            except LoopbackUnavailable as exc:  # e.g. the loopback port is taken
                 where = f"port {redirect_port}" if redirect_port else (registered or "a port")
+                cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
                 fail(
-                    f"cannot listen for the sign-in redirect on {where}: {exc.strerror or exc}"
-                    " (stop what uses it, or pass --redirect-port with a port your client "
-                    "has registered)"
+                    f"cannot listen for the sign-in redirect on {where}: "
+                    f"{cause.strerror or cause} (stop what uses it, or pass --redirect-port "
+                    "with a port your client has registered)"
                 )
+            except LoginTimedOut as exc:
+                fail(f"{exc}: run `gridshare login` again (--timeout gives more time)")
         left = tokens.expires_in(datetime.now(UTC).timestamp())
         lifetime = f"; access token valid for {left / 60:.0f} min" if left else ""
         err.print(
@@ -556,7 +565,8 @@ def mode_set(
 ) -> None:
     """Switch the device's operation mode (`schedule` needs a schedule plan)."""
     with api(profile) as client:
-        result = client.set_operation_mode(device_id, mode)
+        # the server judges the mode (any case; a 422 names the allowed ones)
+        result = client.set_operation_mode(device_id, cast(ModeName, mode))
         if as_json:
             render.print_json(result.to_wire())
         else:
