@@ -367,7 +367,7 @@ def profile_list(as_json: JsonOption = False) -> None:
 def sites(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """The homeowner's sites with their time zone and tariffs."""
     with api(profile) as client:
-        details = [client.get_site(s.site_id) for s in client.list_sites()]
+        details = client.list_sites(details=True)
         if as_json:
             render.print_json([d.to_wire() for d in details])
         else:
@@ -396,7 +396,7 @@ def topology(
 def devices(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """Every device of the homeowner, with its kind, name and model."""
     with api(profile) as client:
-        details = [client.get_device(d.synth_id) for d in client.list_devices()]
+        details = client.list_devices(details=True)
         if as_json:
             render.print_json([d.to_wire() for d in details])
         else:
