@@ -23,7 +23,7 @@ STARTUP_TIMEOUT = 60.0
 
 def gridshare_command() -> list[str]:
     script = Path(sys.executable).with_name("gridshare")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "gridshare.cli.main"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "gridshare_client.cli.main"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

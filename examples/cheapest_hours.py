@@ -21,7 +21,7 @@ Run it (after `gridshare login`):
     python examples/cheapest_hours.py --dry-run       # show the plan, send nothing
     python examples/cheapest_hours.py --profile gridshare --prices prices.json   # the real service
 
-Needs only the SDK (`gridshare.client`: httpx, pydantic, platformdirs).
+Needs only the SDK (`gridshare_client`: httpx, pydantic, platformdirs).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from gridshare.client import (
+from gridshare_client import (
     GridshareClient,
     GridshareError,
     OverlayCommand,

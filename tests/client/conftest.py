@@ -13,8 +13,8 @@ import pytest
 from tests.client.live import Browser, FakeClock, LiveServer, TokenRequests
 from tests.live import Owner, Partner
 
-from gridshare.client import GridshareClient, MemoryTokenStore, Profile, RetryPolicy
 from gridshare.config import Settings
+from gridshare_client import GridshareClient, MemoryTokenStore, Profile, RetryPolicy
 
 
 @pytest.fixture

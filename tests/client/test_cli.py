@@ -19,7 +19,7 @@ from tests.client.live import Browser, LiveServer
 from tests.live import Owner, Partner
 from typer.testing import CliRunner, Result
 
-from gridshare.cli.main import app
+from gridshare_client.cli.main import app
 
 pytestmark = pytest.mark.e2e
 
@@ -211,7 +211,7 @@ def test_expired_login_and_scope_hint(
     )
     # The stored login is revoked behind the CLI's back and the access token has expired.
     tokens = json.loads((config_dir / "tokens" / "s.json").read_text())
-    from gridshare.client import GridshareClient, MemoryTokenStore, ProfileConfig, TokenSet
+    from gridshare_client import GridshareClient, MemoryTokenStore, ProfileConfig, TokenSet
 
     other = GridshareClient(
         ProfileConfig().get("s"),
@@ -291,8 +291,8 @@ def test_plot_draws_power_and_soc_with_matplotlib(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
     pytest.importorskip("matplotlib")
-    from gridshare.cli import partner
-    from gridshare.client import TelemetryEntry, TelemetrySeries
+    from gridshare_client import TelemetryEntry, TelemetrySeries
+    from gridshare_client.cli import partner
 
     plt = partner._require_matplotlib()
     start = datetime(2026, 1, 1, tzinfo=UTC)

@@ -14,7 +14,7 @@ import pytest
 from tests.client.live import Browser, LiveServer
 from tests.live import Owner
 
-from gridshare.client import FileTokenStore, GridshareClient, ProfileConfig
+from gridshare_client import FileTokenStore, GridshareClient, ProfileConfig
 
 pytestmark = pytest.mark.e2e
 

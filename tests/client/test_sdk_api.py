@@ -16,7 +16,7 @@ from tests.client.conftest import Harness, profile_for
 from tests.client.live import FakeClock, LiveServer, TokenRequests
 from tests.live import Owner
 
-from gridshare.client import (
+from gridshare_client import (
     AsyncGridshareClient,
     BadRequest,
     InsufficientScope,
@@ -40,7 +40,7 @@ WEEK = [{"durationMinutes": 10080, "intent": {"kind": "balance", "socMin": 10, "
 
 
 def by_kind(client: object, devices: list[str]) -> dict[str, str]:
-    from gridshare.client import GridshareClient
+    from gridshare_client import GridshareClient
 
     assert isinstance(client, GridshareClient)
     return {str(client.get_device(d).kind): d for d in devices}

@@ -16,7 +16,7 @@ from tests.client.conftest import Harness, profile_for
 from tests.client.live import Browser, LiveServer
 from tests.live import Owner
 
-from gridshare.client import (
+from gridshare_client import (
     AccessDenied,
     FileTokenStore,
     GridshareClient,
@@ -26,7 +26,7 @@ from gridshare.client import (
     StateMismatch,
     TokenSet,
 )
-from gridshare.client.oauth import parse_callback
+from gridshare_client.oauth import parse_callback
 
 pytestmark = pytest.mark.e2e
 
@@ -186,7 +186,7 @@ def test_logout_revokes_at_the_server(harness: Harness, live: LiveServer, owner:
     # ... and the refresh token is refused.
     other = harness.client(partner, store=MemoryTokenStore())
     other.auth.set_tokens(tokens)
-    with pytest.raises(LoginRequired, match="gridshare login"):
+    with pytest.raises(LoginRequired, match="the login expired or was revoked"):
         other.auth.refresh()
     with pytest.raises(LoginRequired):
         client.list_sites()
@@ -206,7 +206,7 @@ def test_revoked_elsewhere_means_login_required(
     other = harness.client(partner, store=MemoryTokenStore())
     other.auth.set_tokens(tokens)
     other.auth.revoke()
-    with pytest.raises(LoginRequired, match="run `gridshare login --profile test`"):
+    with pytest.raises(LoginRequired, match=r"expired or was revoked \(profile 'test'\)"):
         client.list_sites()
     assert client.auth.tokens is None
 
@@ -260,7 +260,7 @@ def test_registered_fixed_loopback_port(harness: Harness, live: LiveServer, owne
 
 
 async def test_async_login_end_to_end(harness: Harness, live: LiveServer, owner: Owner) -> None:
-    from gridshare.client import AsyncGridshareClient
+    from gridshare_client import AsyncGridshareClient
 
     partner = live.partner(public=True)
     browser = Browser(owner)
@@ -282,7 +282,7 @@ def test_cli_reports_a_busy_loopback_port(live: LiveServer) -> None:
 
     from typer.testing import CliRunner
 
-    from gridshare.cli.main import app
+    from gridshare_client.cli.main import app
 
     partner = live.partner()
     runner = CliRunner()

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from gridshare.client import (
+from gridshare_client import (
     AccessDenied,
     ApiError,
     AsyncGridshareClient,
@@ -53,7 +53,7 @@ from gridshare.client import (
     UnexpectedResponse,
     ValidationFailed,
 )
-from gridshare.client.oauth import (
+from gridshare_client.oauth import (
     AuthorizationRequest,
     Discovery,
     basic_authorization,
@@ -63,8 +63,8 @@ from gridshare.client.oauth import (
     parse_callback,
     parse_token_response,
 )
-from gridshare.client.profiles import PRODUCTION_API_URL, PRODUCTION_AUTH_URL
-from gridshare.client.telemetry import (
+from gridshare_client.profiles import PRODUCTION_API_URL, PRODUCTION_AUTH_URL
+from gridshare_client.telemetry import (
     bucket_count,
     canonical_resolution,
     format_duration,
@@ -73,7 +73,7 @@ from gridshare.client.telemetry import (
     parse_interval,
     plan_chunks,
 )
-from gridshare.client.transport import parse_retry_after
+from gridshare_client.transport import parse_retry_after
 
 BASE = "https://api.test"
 AUTH = "https://auth.test"
@@ -324,7 +324,7 @@ def test_no_tokens_means_login_required() -> None:
         token_store=MemoryTokenStore(),
         http=httpx.Client(transport=httpx.MockTransport(lambda r: ok({}))),
     )
-    with pytest.raises(LoginRequired, match=r"run `gridshare login --profile prod`"):
+    with pytest.raises(LoginRequired, match=r"not logged in \(profile 'prod'\)"):
         client.list_sites()
 
 
@@ -788,7 +788,7 @@ def test_series_round_trips_as_json() -> None:
 def test_sdk_and_partner_cli_import_nothing_of_the_server() -> None:
     code = """
 import sys
-import gridshare.client, gridshare.cli.partner, gridshare.cli.main
+import gridshare_client, gridshare_client.cli.partner, gridshare_client.cli.main
 server = ('gridshare.auth', 'gridshare.api', 'gridshare.storage', 'gridshare.fleet',
           'gridshare.homes', 'gridshare.twin', 'gridshare.telemetry', 'gridshare.config',
           'gridshare.services', 'gridshare.app', 'fastapi', 'starlette', 'sqlalchemy',
@@ -858,7 +858,7 @@ def modules_of(distributions: set[str]) -> set[str]:
         module
         for module, dists in packages_distributions().items()
         if any(_norm(d) in wanted for d in dists)
-    } | {"gridshare", "_distutils_hack"}
+    } | {"gridshare_client", "_distutils_hack"}
 
 
 SDK_SET = modules_of({"httpx", "pydantic", "platformdirs"})
@@ -876,8 +876,8 @@ def test_sdk_works_with_only_httpx_pydantic_platformdirs() -> None:
     result = run_with_only(
         SDK_SET,
         """
-from gridshare.client import GridshareClient, AsyncGridshareClient, ProfileConfig, TokenSet
-from gridshare.client import MemoryTokenStore, TelemetrySeries, MissingDependency
+from gridshare_client import GridshareClient, AsyncGridshareClient, ProfileConfig, TokenSet
+from gridshare_client import MemoryTokenStore, TelemetrySeries, MissingDependency
 client = GridshareClient(ProfileConfig().get("gridshare"), token_store=MemoryTokenStore())
 series = TelemetrySeries(synthId="x", resolution="PT15M", start="2026-01-01T00:00:00Z",
                          end="2026-01-02T00:00:00Z")
@@ -897,7 +897,7 @@ def test_partner_cli_works_with_the_light_set(isolated_config: Path) -> None:
         """
 import sys
 from typer.testing import CliRunner
-from gridshare.cli.main import app
+from gridshare_client.cli.main import app
 runner = CliRunner()
 out = runner.invoke(app, ["profile", "list", "--json"])
 assert out.exit_code == 0, out.output
@@ -912,7 +912,7 @@ print(out.exit_code, out.stderr)
 
 
 def test_loopback_binding() -> None:
-    from gridshare.client.loopback import loopback_binding
+    from gridshare_client.loopback import loopback_binding
 
     assert loopback_binding(None, None) == ("127.0.0.1", 0, "/callback")
     assert loopback_binding(None, 9000) == ("127.0.0.1", 9000, "/callback")

@@ -21,8 +21,8 @@ from tests.client.live import Browser, LiveServer
 from tests.live import Owner
 from typer.testing import CliRunner
 
-from gridshare.cli.main import app
-from gridshare.client import AsyncGridshareClient, GridshareClient, MemoryTokenStore, NotFound
+from gridshare_client import AsyncGridshareClient, GridshareClient, MemoryTokenStore, NotFound
+from gridshare_client.cli.main import app
 
 pytestmark = pytest.mark.e2e
 

@@ -18,9 +18,9 @@ from tests.client.live import Browser, LiveServer
 from tests.live import Owner
 from typer.testing import CliRunner
 
-from gridshare.cli.main import app
-from gridshare.client import BadRequest, GridshareClient, NotFound
-from gridshare.client.telemetry import bucket_count, plan_chunks
+from gridshare_client import BadRequest, GridshareClient, NotFound
+from gridshare_client.cli.main import app
+from gridshare_client.telemetry import bucket_count, plan_chunks
 
 pytestmark = pytest.mark.e2e
 
@@ -108,7 +108,7 @@ async def test_async_download_spans_many_calls(
 
     from tests.client.conftest import profile_for
 
-    from gridshare.client import AsyncGridshareClient, MemoryTokenStore
+    from gridshare_client import AsyncGridshareClient, MemoryTokenStore
 
     partner = live.partner()
     sync = harness.client(partner)

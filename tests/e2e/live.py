@@ -42,7 +42,7 @@ def gridshare_command() -> list[str]:
     script = Path(sys.executable).with_name("gridshare")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "gridshare.cli.main"]
+    return [sys.executable, "-m", "gridshare_client.cli.main"]
 
 
 class LiveServer(BaseLiveServer):

@@ -1,26 +1,20 @@
-"""The `gridshare` command: the server, database upgrades, administration, and the partner
-commands (login, sites, devices, telemetry, modes, plans).
+"""The server's commands for `gridshare`: `serve`, `db` and `admin`.
 
-Server modules are imported inside each command, so `gridshare --help` (and the partner
-commands, which need only the SDK) start fast and work without the server's dependencies.
+The `gridshare` console script belongs to the client distribution (`gridshare_client.cli.main`,
+with the partner commands); this module plugs the server's commands into it through the
+`gridshare.commands` entry point. Server modules are imported inside each command, so
+`gridshare --help` starts fast.
 """
 
 from __future__ import annotations
 
 import typer
 
-from gridshare.cli import admin, partner, server
-
-app = typer.Typer(
-    help="Gridshare: authorization server, customer API, digital twin, and the partner CLI.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.command("serve")(server.serve)
-app.add_typer(server.db_app, name="db")
-app.add_typer(admin.app, name="admin")
-partner.register(app)
+from gridshare.cli import admin, server
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
+def register(app: typer.Typer) -> None:
+    """The `gridshare.commands` entry point."""
+    app.command("serve")(server.serve)
+    app.add_typer(server.db_app, name="db")
+    app.add_typer(admin.app, name="admin")

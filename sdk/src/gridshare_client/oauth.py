@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
-from gridshare.client.errors import (
+from gridshare_client.errors import (
+    InvalidArgument,
     IssuerMismatch,
     OAuthError,
     StateMismatch,
     oauth_error,
 )
-from gridshare.client.profiles import Profile
-from gridshare.client.tokens import TokenSet
+from gridshare_client.profiles import Profile
+from gridshare_client.tokens import TokenSet
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path
@@ -41,7 +42,7 @@ def generate_state() -> str:
 def generate_code_verifier(length: int = 64) -> str:
     """A PKCE `code_verifier` (RFC 7636 §4.1): 43-128 unreserved characters, >= 256 bits."""
     if not 43 <= length <= 128:
-        raise ValueError("a code_verifier is 43 to 128 characters long")
+        raise InvalidArgument("a code_verifier is 43 to 128 characters long")
     verifier = secrets.token_urlsafe(length)[:length]
     assert len(verifier) == length and set(verifier) <= _UNRESERVED
     return verifier

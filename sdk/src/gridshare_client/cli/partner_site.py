@@ -14,9 +14,10 @@ from typing import Annotated, Any
 import typer
 from rich.live import Live
 
-from gridshare.cli import partner_render as render
-from gridshare.cli import partner_site_render as site_render
-from gridshare.cli.partner import (
+from gridshare_client import GridshareClient, Savings
+from gridshare_client.cli import partner_render as render
+from gridshare_client.cli import partner_site_render as site_render
+from gridshare_client.cli.partner import (
     JsonOption,
     ProfileOption,
     _require_matplotlib,
@@ -24,8 +25,7 @@ from gridshare.cli.partner import (
     fail,
     friendly_errors,
 )
-from gridshare.client import GridshareClient, Savings
-from gridshare.client.telemetry import RESOLUTIONS, canonical_resolution, parse_interval
+from gridshare_client.telemetry import RESOLUTIONS, canonical_resolution, parse_interval
 
 SiteArgument = Annotated[
     str | None,

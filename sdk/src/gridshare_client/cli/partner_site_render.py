@@ -1,7 +1,7 @@
 """Rendering for the site-level partner commands (`now`, `tariff`, `savings`,
 `site-telemetry`): the home's power flow, price pages, monthly savings and site streams.
 
-Imports only the SDK (`gridshare.client`), Rich and the standard library.
+Imports only the SDK (`gridshare_client`), Rich and the standard library.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from gridshare.client.models import (
+from gridshare_client.models import (
     ControlState,
     CurrentState,
     OverlayCommand,

@@ -15,11 +15,12 @@ from urllib.parse import quote
 
 import httpx
 
-from gridshare import __version__
-from gridshare.client.errors import (
+from gridshare_client._version import __version__
+from gridshare_client.errors import (
     ApiError,
     Forbidden,
     InsufficientScope,
+    InvalidArgument,
     RateLimited,
     api_error_class,
 )
@@ -37,7 +38,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 def segment(value: str) -> str:
     """One URL path segment, with `/`, `?`, `#` and `..` made harmless."""
     if value in ("", ".", ".."):
-        raise ValueError(f"not a valid id: {value!r}")
+        raise InvalidArgument(f"not a valid id: {value!r}")
     return quote(value, safe="")
 
 

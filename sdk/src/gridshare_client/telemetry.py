@@ -15,9 +15,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
-from gridshare.client.models import TelemetryEntry
+from gridshare_client.errors import InvalidArgument
+from gridshare_client.models import TelemetryEntry
 
 MAX_POINTS = 10_000
 
@@ -44,20 +45,20 @@ def parse_duration(text: str) -> timedelta:
     upper = text.strip().upper()
     match = _DURATION.match(upper)
     if match is None or upper in ("P", "PT") or upper.endswith("T"):
-        raise ValueError(f"not an ISO 8601 duration (weeks..seconds): {text!r}")
+        raise InvalidArgument(f"not an ISO 8601 duration (weeks..seconds): {text!r}")
     seconds = 0.0
     for unit, value in match.groupdict().items():
         if value is not None:
             seconds += float(value.replace(",", ".")) * _UNIT_SECONDS[unit]
     if seconds <= 0:
-        raise ValueError(f"duration must be positive: {text!r}")
+        raise InvalidArgument(f"duration must be positive: {text!r}")
     return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
     total = value.total_seconds()
     if total <= 0:
-        raise ValueError("duration must be positive")
+        raise InvalidArgument("duration must be positive")
     whole = int(total)
     days, rest = divmod(whole, 86_400)
     hours, rest = divmod(rest, 3_600)
@@ -79,7 +80,7 @@ def as_utc(value: datetime | str) -> datetime:
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
+            raise InvalidArgument(f"not an ISO 8601 date-time: {value!r}") from None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -101,7 +102,7 @@ def resolution_seconds(resolution: str) -> int:
     return RESOLUTIONS[canonical]
 
 
-def canonical_resolution(resolution: str | timedelta) -> str:
+def canonical_resolution(resolution: str | timedelta) -> ResolutionName:
     """`PT60M` → `PT1H`, `timedelta(minutes=15)` → `PT15M`; only the six allowed values."""
     seconds = (
         resolution.total_seconds()
@@ -110,8 +111,10 @@ def canonical_resolution(resolution: str | timedelta) -> str:
     )
     for name, length in RESOLUTIONS.items():
         if seconds == length:
-            return name
-    raise ValueError(f"unsupported resolution {resolution!r}; use one of {', '.join(RESOLUTIONS)}")
+            return cast(ResolutionName, name)
+    raise InvalidArgument(
+        f"unsupported resolution {resolution!r}; use one of {', '.join(RESOLUTIONS)}"
+    )
 
 
 def parse_interval(text: str, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -127,7 +130,7 @@ def parse_interval(text: str, now: datetime | None = None) -> tuple[datetime, da
     start = as_utc(left)
     end = start + parse_duration(right) if right.upper().startswith("P") else as_utc(right)
     if end <= start:
-        raise ValueError(f"the interval ends before it starts: {text!r}")
+        raise InvalidArgument(f"the interval ends before it starts: {text!r}")
     return start, end
 
 
@@ -139,13 +142,13 @@ def interval_param(
     """The `interval` query value: `start/end`, `start/duration` or (v1) `duration/end`."""
     if start is not None and end is not None:
         if duration is not None:
-            raise ValueError("give end or duration, not both")
+            raise InvalidArgument("give end or duration, not both")
         return f"{format_instant(as_utc(start))}/{format_instant(as_utc(end))}"
     if start is not None and duration is not None:
         return f"{format_instant(as_utc(start))}/{format_duration(as_duration(duration))}"
     if end is not None and duration is not None:
         return f"{format_duration(as_duration(duration))}/{format_instant(as_utc(end))}"
-    raise ValueError("an interval needs two of start, end and duration")
+    raise InvalidArgument("an interval needs two of start, end and duration")
 
 
 def resolve_range(
@@ -163,9 +166,9 @@ def resolve_range(
         last = as_utc(end)
         first = last - as_duration(duration)
     else:
-        raise ValueError("an interval needs two of start, end and duration")
+        raise InvalidArgument("an interval needs two of start, end and duration")
     if last <= first:
-        raise ValueError("the interval must end after it starts")
+        raise InvalidArgument("the interval must end after it starts")
     return first, last
 
 
@@ -189,12 +192,12 @@ def plan_chunks(
 ) -> list[Chunk]:
     """Split [start, end) into consecutive calls of at most `max_points` buckets each."""
     if max_points < 2:
-        raise ValueError("max_points must be at least 2")
+        raise InvalidArgument("max_points must be at least 2")
     resolution = canonical_resolution(resolution)
     step = RESOLUTIONS[resolution]
     start, end = as_utc(start), as_utc(end)
     if end <= start:
-        raise ValueError("the interval must end after it starts")
+        raise InvalidArgument("the interval must end after it starts")
     chunks: list[Chunk] = []
     cursor = start
     if resolution == "P1D":

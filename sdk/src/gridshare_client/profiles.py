@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gridshare.client.errors import ConfigError
-from gridshare.client.paths import config_dir
-from gridshare.client.tokens import write_private_file
+from gridshare_client.errors import ConfigError
+from gridshare_client.paths import config_dir
+from gridshare_client.tokens import write_private_file
 
 DEVICE_READ = "lunar/device.read"
 DEVICE_WRITE = "lunar/device.write"

@@ -1,26 +1,32 @@
 """Pydantic models of every customer API response (and of the plan bodies a partner sends).
 
-Attributes are snake_case; the wire names (`siteId`, `power_W`, ...) are their aliases, so a model
-is built from the API's JSON with `Model.model_validate(body)` and sent back with
-`model.model_dump(by_alias=True, exclude_none=True)`. Unknown fields are kept (`extra="allow"`):
-the real service may send more than our contract names, and an SDK must not break on that.
+Attributes and constructor arguments are snake_case; the wire names (`siteId`, `power_W`, ...) are
+their aliases, so a model is built from the API's JSON with `Model.model_validate(body)` and sent
+back with `model.to_wire()` (`model_dump(by_alias=True, exclude_none=True)`). Unknown fields are
+kept (`extra="allow"`): the real service may send more than our contract names, and an SDK must
+not break on that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from gridshare.client.errors import MissingDependency
+from gridshare_client.errors import MissingDependency
 
 
 class WireModel(BaseModel):
-    """Base: snake_case attributes, wire-name aliases, unknown fields kept."""
+    """Base: snake_case attributes, wire-name aliases, unknown fields kept.
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    The wire names are `validation_alias` + `serialization_alias`, not `alias`: type checkers
+    (with or without pydantic's mypy plugin) then see the snake_case names in constructors too,
+    `Site(site_id=..., time_zone=...)`, as in the attributes; the wire names still validate
+    (`Site(siteId=...)` and `model_validate(body)`) and `to_wire()` writes them."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, extra="allow")
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body the API expects (wire names, no nulls)."""
@@ -37,7 +43,7 @@ def _utc(value: datetime) -> datetime:
 class SiteSummary(WireModel):
     """An entry of `GET /api/v2/sites` (ids only)."""
 
-    site_id: str = Field(alias="siteId")
+    site_id: str = Field(validation_alias="siteId", serialization_alias="siteId")
 
 
 class Address(WireModel):
@@ -54,12 +60,20 @@ class Address(WireModel):
 class Site(WireModel):
     """`GET /api/v2/sites/{siteId}`: the customer-visible attributes of a site."""
 
-    site_id: str = Field(alias="siteId")
-    site_reference: str | None = Field(default=None, alias="siteReference")
+    site_id: str = Field(validation_alias="siteId", serialization_alias="siteId")
+    site_reference: str | None = Field(
+        default=None, validation_alias="siteReference", serialization_alias="siteReference"
+    )
     address: Address | None = None
-    time_zone: str | None = Field(default=None, alias="timeZone")
-    import_tariff_id: str | None = Field(default=None, alias="importTariffId")
-    export_tariff_id: str | None = Field(default=None, alias="exportTariffId")
+    time_zone: str | None = Field(
+        default=None, validation_alias="timeZone", serialization_alias="timeZone"
+    )
+    import_tariff_id: str | None = Field(
+        default=None, validation_alias="importTariffId", serialization_alias="importTariffId"
+    )
+    export_tariff_id: str | None = Field(
+        default=None, validation_alias="exportTariffId", serialization_alias="exportTariffId"
+    )
 
 
 class TopologyNode(WireModel):
@@ -67,9 +81,13 @@ class TopologyNode(WireModel):
 
     id: str
     kind: Literal["site", "device", "sensor"] | str
-    device_kind: str | None = Field(default=None, alias="deviceKind")
+    device_kind: str | None = Field(
+        default=None, validation_alias="deviceKind", serialization_alias="deviceKind"
+    )
     channels: list[str] | None = None
-    max_capacity_j: float | None = Field(default=None, alias="maxCapacity_J")
+    max_capacity_j: float | None = Field(
+        default=None, validation_alias="maxCapacity_J", serialization_alias="maxCapacity_J"
+    )
     children: list[TopologyNode] = Field(default_factory=list)
 
     def walk(self) -> Iterator[TopologyNode]:
@@ -125,36 +143,50 @@ class Topology(WireModel):
 class DeviceSummary(WireModel):
     """An entry of `GET /api/v2/devices`."""
 
-    synth_id: str = Field(alias="synthId")
+    synth_id: str = Field(validation_alias="synthId", serialization_alias="synthId")
 
 
 class Device(WireModel):
     """`GET /api/v2/devices/{synthId}`: a device's static properties."""
 
-    synth_id: str = Field(alias="synthId")
+    synth_id: str = Field(validation_alias="synthId", serialization_alias="synthId")
     kind: str | None = None
     type: str | None = None
-    site_id: str | None = Field(default=None, alias="siteId")
+    site_id: str | None = Field(
+        default=None, validation_alias="siteId", serialization_alias="siteId"
+    )
     manufacturer: str | None = None
     model: str | None = None
-    serial_number: str | None = Field(default=None, alias="serialNumber")
+    serial_number: str | None = Field(
+        default=None, validation_alias="serialNumber", serialization_alias="serialNumber"
+    )
     name: str | None = None
     partners: list[str] = Field(default_factory=list)
 
 
+ModeName = Literal["simple", "schedule", "smart"]
+"""The modes a partner may set (the server accepts any case)."""
 OperationModeName = Literal["simple", "schedule", "smart", "unknown"]
-"""The modes the contract names; any case is accepted on the way in."""
+"""The modes the contract names in answers."""
+CommandType = Literal["charge", "idle", "setpoint", "heatWater"]
+IntentKind = Literal["idle", "charge", "discharge", "balance"]
+
+
+def _mode_name(value: object) -> object:
+    """Lower-case; a mode the contract does not name (a newer service) reads as `unknown`."""
+    if not isinstance(value, str):
+        return value
+    lowered = value.lower()
+    return lowered if lowered in get_args(OperationModeName) else "unknown"
+
+
+ReportedMode = Annotated[OperationModeName, BeforeValidator(_mode_name)]
 
 
 class OperationMode(WireModel):
     """`GET|PUT /api/v2/devices/{synthId}/operationMode`. `mode` is lower-cased."""
 
-    mode: str
-
-    @field_validator("mode")
-    @classmethod
-    def _lower(cls, value: str) -> str:
-        return value.lower()
+    mode: ReportedMode
 
 
 # -- plans -------------------------------------------------------------------------------------
@@ -166,16 +198,22 @@ class OverlayCommand(WireModel):
     `power_w` follows telemetry's sign: positive = into the device (charging).
     """
 
-    type: Literal["charge", "idle", "setpoint", "heatWater"] | str
-    duration_minutes: int = Field(alias="durationMinutes", ge=1)
-    power_w: int | None = Field(default=None, alias="powerW")
+    type: CommandType
+    duration_minutes: int = Field(
+        validation_alias="durationMinutes", serialization_alias="durationMinutes", ge=1
+    )
+    power_w: int | None = Field(
+        default=None, validation_alias="powerW", serialization_alias="powerW"
+    )
 
 
 class OverlayPlan(WireModel):
     """`GET|PUT /api/v2/devices/{synthId}/plans/overlay`: commands back to back from
     `start_time`; an empty `commands` list means no plan (and deletes it when sent)."""
 
-    start_time: datetime | None = Field(default=None, alias="startTime")
+    start_time: datetime | None = Field(
+        default=None, validation_alias="startTime", serialization_alias="startTime"
+    )
     commands: list[OverlayCommand] = Field(default_factory=list)
 
     @field_validator("start_time")
@@ -197,14 +235,22 @@ class OverlayPlan(WireModel):
 
 
 class ScheduleIntent(WireModel):
-    kind: Literal["idle", "charge", "discharge", "balance"] | str
-    soc_min: float | None = Field(default=None, alias="socMin")
-    soc_max: float | None = Field(default=None, alias="socMax")
-    power_w: int | None = Field(default=None, alias="powerW")
+    kind: IntentKind
+    soc_min: float | None = Field(
+        default=None, validation_alias="socMin", serialization_alias="socMin"
+    )
+    soc_max: float | None = Field(
+        default=None, validation_alias="socMax", serialization_alias="socMax"
+    )
+    power_w: int | None = Field(
+        default=None, validation_alias="powerW", serialization_alias="powerW"
+    )
 
 
 class ScheduleSlot(WireModel):
-    duration_minutes: int = Field(alias="durationMinutes", ge=1)
+    duration_minutes: int = Field(
+        validation_alias="durationMinutes", serialization_alias="durationMinutes", ge=1
+    )
     intent: ScheduleIntent
 
 
@@ -222,11 +268,21 @@ class TelemetryEntry(WireModel):
     """One bucket. `power_w` > 0 = into the device (charging, consuming, importing)."""
 
     timestamp: datetime
-    power_w: float | None = Field(default=None, alias="power_W")
+    power_w: float | None = Field(
+        default=None, validation_alias="power_W", serialization_alias="power_W"
+    )
     soc_percent: float | None = None
     state: str | None = None
-    energy_wh_increment: float | None = Field(default=None, alias="energy_Wh_increment")
-    energy_wh_decrement: float | None = Field(default=None, alias="energy_Wh_decrement")
+    energy_wh_increment: float | None = Field(
+        default=None,
+        validation_alias="energy_Wh_increment",
+        serialization_alias="energy_Wh_increment",
+    )
+    energy_wh_decrement: float | None = Field(
+        default=None,
+        validation_alias="energy_Wh_decrement",
+        serialization_alias="energy_Wh_decrement",
+    )
 
     @field_validator("timestamp")
     @classmethod
@@ -246,7 +302,7 @@ TELEMETRY_COLUMNS = (
 class TelemetrySeries(WireModel):
     """Entries of one sensor in time order (one call, or many calls merged)."""
 
-    synth_id: str = Field(alias="synthId")
+    synth_id: str = Field(validation_alias="synthId", serialization_alias="synthId")
     resolution: str
     start: datetime
     end: datetime
@@ -302,13 +358,23 @@ class SensorReading(WireModel):
 
     id: str
     role: str
-    device_id: str = Field(alias="deviceId")
+    device_id: str = Field(validation_alias="deviceId", serialization_alias="deviceId")
     timestamp: datetime | None = None
-    power_w: float | None = Field(default=None, alias="power_W")
+    power_w: float | None = Field(
+        default=None, validation_alias="power_W", serialization_alias="power_W"
+    )
     soc_percent: float | None = None
     state: str | None = None
-    energy_wh_increment: float | None = Field(default=None, alias="energy_Wh_increment")
-    energy_wh_decrement: float | None = Field(default=None, alias="energy_Wh_decrement")
+    energy_wh_increment: float | None = Field(
+        default=None,
+        validation_alias="energy_Wh_increment",
+        serialization_alias="energy_Wh_increment",
+    )
+    energy_wh_decrement: float | None = Field(
+        default=None,
+        validation_alias="energy_Wh_decrement",
+        serialization_alias="energy_Wh_decrement",
+    )
 
     @field_validator("timestamp")
     @classmethod
@@ -320,10 +386,14 @@ class ControlState(WireModel):
     """A controllable device in `currentState`: its mode, and its overlay plan when the token
     may read plans (`lunar/plan.read`)."""
 
-    synth_id: str = Field(alias="synthId")
+    synth_id: str = Field(validation_alias="synthId", serialization_alias="synthId")
     kind: str | None = None
-    operation_mode: str = Field(alias="operationMode")
-    overlay_plan: OverlayPlan | None = Field(default=None, alias="overlayPlan")
+    operation_mode: ReportedMode = Field(
+        validation_alias="operationMode", serialization_alias="operationMode"
+    )
+    overlay_plan: OverlayPlan | None = Field(
+        default=None, validation_alias="overlayPlan", serialization_alias="overlayPlan"
+    )
 
     def active_command(self, at: datetime) -> OverlayCommand | None:
         """The overlay command in force at `at`, if any."""
@@ -343,7 +413,7 @@ class ControlState(WireModel):
 class CurrentState(WireModel):
     """`GET /api/v2/sites/{siteId}/currentState`."""
 
-    site_id: str = Field(alias="siteId")
+    site_id: str = Field(validation_alias="siteId", serialization_alias="siteId")
     timestamp: datetime | None = None
     sensors: list[SensorReading] = Field(default_factory=list)
     devices: list[ControlState] = Field(default_factory=list)
@@ -360,7 +430,7 @@ class CurrentState(WireModel):
 
 
 class SiteStream(WireModel):
-    sensor_id: str = Field(alias="sensorId")
+    sensor_id: str = Field(validation_alias="sensorId", serialization_alias="sensorId")
     role: str
     entries: list[TelemetryEntry] = Field(default_factory=list)
 
@@ -368,7 +438,7 @@ class SiteStream(WireModel):
 class SiteTelemetry(WireModel):
     """`GET /api/v2/sites/{siteId}/telemetry`: each stream labelled with its role."""
 
-    site_id: str = Field(alias="siteId")
+    site_id: str = Field(validation_alias="siteId", serialization_alias="siteId")
     streams: list[SiteStream] = Field(default_factory=list)
 
     def column_prefixes(self) -> list[str]:
@@ -423,19 +493,23 @@ class PriceEntry(WireModel):
 class TariffPage(WireModel):
     """A page of `GET /api/v2/tariffs/{tariffId}`: runs of equal price, newest first."""
 
-    tariff_id: str = Field(alias="tariffId")
+    tariff_id: str = Field(validation_alias="tariffId", serialization_alias="tariffId")
     name: str | None = None
     kind: str | None = None
     direction: str | None = None
     currency: str | None = None
     entries: list[PriceEntry] = Field(default_factory=list)
-    next_token: str | None = Field(default=None, alias="nextToken")
+    next_token: str | None = Field(
+        default=None, validation_alias="nextToken", serialization_alias="nextToken"
+    )
 
 
 class SavingsMonth(WireModel):
     month: str
-    baseline_cost: float = Field(alias="baselineCost")
-    actual_cost: float = Field(alias="actualCost")
+    baseline_cost: float = Field(
+        validation_alias="baselineCost", serialization_alias="baselineCost"
+    )
+    actual_cost: float = Field(validation_alias="actualCost", serialization_alias="actualCost")
     savings: float
     partial: bool = False
 
@@ -443,7 +517,7 @@ class SavingsMonth(WireModel):
 class Savings(WireModel):
     """`GET /api/v2/sites/{siteId}/savings`: monthly cost against a consumption-only baseline."""
 
-    site_id: str = Field(alias="siteId")
+    site_id: str = Field(validation_alias="siteId", serialization_alias="siteId")
     currency: str | None = None
     entries: list[SavingsMonth] = Field(default_factory=list)
 

@@ -14,7 +14,10 @@ GridshareError
 │   ├── AccessDenied (the homeowner clicked Deny)   ├── InvalidGrant
 │   ├── StateMismatch (callback `state` is not ours) ├── InvalidClient
 │   └── IssuerMismatch (RFC 9207 `iss` missing or wrong)
-├── LoginRequired (no usable token: run `gridshare login`)
+├── LoginRequired (no usable token: the homeowner must sign in again; `.profile`)
+├── LoginTimedOut (nobody came back to the loopback listener in time)
+├── LoopbackUnavailable (the sign-in redirect's loopback port cannot be listened on; also OSError)
+├── InvalidArgument (an argument the SDK cannot use; also ValueError)
 ├── ConnectionFailed (network error after the retries)
 ├── UnexpectedResponse (a 2xx body that does not fit the contract)
 ├── ConfigError (profile incomplete or unknown)
@@ -165,12 +168,30 @@ class InvalidClient(OAuthError):
 
 
 class LoginRequired(GridshareError):
-    """There is no usable token (never logged in, logged out, or the refresh token died)."""
+    """There is no usable token (never logged in, logged out, or the refresh token died).
+
+    The message says what happened, not what to run: a web app sends the homeowner through its
+    own sign-in, the CLI adds its `gridshare login` hint (`reason` is the message alone)."""
 
     def __init__(self, message: str | None = None, *, profile: str | None = None) -> None:
         self.profile = profile
-        hint = "run `gridshare login" + (f" --profile {profile}" if profile else "") + "`"
-        super().__init__(f"{message}: {hint}" if message else f"not logged in: {hint}")
+        self.reason = message or "not logged in"
+        where = f" (profile {profile!r})" if profile else ""
+        super().__init__(f"{self.reason}{where}")
+
+
+class LoginTimedOut(GridshareError):
+    """The homeowner did not come back to the loopback listener within the login's timeout."""
+
+
+class LoopbackUnavailable(GridshareError, OSError):
+    """The loopback address of the sign-in redirect cannot be listened on (port taken, or not
+    allowed)."""
+
+
+class InvalidArgument(GridshareError, ValueError):
+    """An argument the SDK cannot use (no redirect URI, an unknown API version, an interval
+    without a start...). Also a `ValueError`, as such mistakes were before."""
 
 
 class ConnectionFailed(GridshareError):

@@ -1,6 +1,6 @@
 """Rendering for the partner commands: Rich tables and trees for people, JSON/CSV for scripts.
 
-Imports only the SDK (`gridshare.client`), Rich and the standard library.
+Imports only the SDK (`gridshare_client`), Rich and the standard library.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from gridshare.client.models import (
+from gridshare_client.models import (
     Device,
     OverlayPlan,
     SchedulePlan,

@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gridshare.client.errors import LoginRequired
-from gridshare.client.profiles import Profile
-from gridshare.client.telemetry import (
+from gridshare_client.errors import LoginRequired
+from gridshare_client.profiles import Profile
+from gridshare_client.telemetry import (
     Chunk,
+    ResolutionName,
     canonical_resolution,
     plan_chunks,
     resolve_range,
 )
-from gridshare.client.tokens import Clock, TokenSet, TokenStore
+from gridshare_client.tokens import Clock, TokenSet, TokenStore
 
 
 class TokenState:
@@ -99,7 +100,7 @@ def forget_error(profile: str) -> LoginRequired:
 class TelemetryPlan:
     start: datetime
     end: datetime
-    resolution: str
+    resolution: ResolutionName
     chunks: list[Chunk]
 
 

@@ -1,7 +1,7 @@
 """The partner commands of `gridshare`: log a homeowner in and call the customer API.
 
 `gridshare login | logout | profile ... | sites | topology | devices | device | telemetry | mode
-| plan ...`. They import only the SDK (`gridshare.client`), Typer and Rich, never the server, so
+| plan ...`. They import only the SDK (`gridshare_client`), Typer and Rich, never the server, so
 they work with the light install against our sandbox and the real service alike.
 """
 
@@ -15,14 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gridshare.cli import partner_render as render
-from gridshare.client import (
+from gridshare_client import (
     ApiError,
     ConfigError,
     ConnectionFailed,
@@ -30,20 +29,24 @@ from gridshare.client import (
     GridshareError,
     InsufficientScope,
     LoginRequired,
+    LoginTimedOut,
+    LoopbackUnavailable,
+    ModeName,
     OAuthError,
     ProfileConfig,
     RateLimited,
     TelemetrySeries,
 )
-from gridshare.client.oauth import is_loopback_redirect
-from gridshare.client.telemetry import (
+from gridshare_client.cli import partner_render as render
+from gridshare_client.oauth import is_loopback_redirect
+from gridshare_client.telemetry import (
     MAX_POINTS,
     RESOLUTIONS,
     canonical_resolution,
     parse_interval,
     plan_chunks,
 )
-from gridshare.client.tokens import FileTokenStore
+from gridshare_client.tokens import FileTokenStore
 
 ProfileOption = Annotated[
     str | None,
@@ -74,7 +77,10 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except LoginRequired as exc:
-        fail(str(exc))
+        # The SDK's message is neutral (a web app signs its user in its own way); the CLI's
+        # way is a command.
+        profile = f" --profile {exc.profile}" if exc.profile else ""
+        fail(f"{exc.reason}: run `gridshare login{profile}`")
     except InsufficientScope as exc:
         scope = exc.scope or "the missing scope"
         fail(
@@ -99,7 +105,7 @@ def friendly_errors() -> Iterator[None]:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         fail(f"invalid input: {where + ': ' if where else ''}{first.get('msg')}")
-    except (ValueError, TimeoutError) as exc:
+    except ValueError as exc:
         fail(str(exc))
 
 
@@ -171,13 +177,16 @@ def login(
                     on_url=show,
                     timeout=timeout,
                 )
-            except OSError as exc:  # the loopback port is taken
+            except LoopbackUnavailable as exc:  # e.g. the loopback port is taken
                 where = f"port {redirect_port}" if redirect_port else (registered or "a port")
+                cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
                 fail(
-                    f"cannot listen for the sign-in redirect on {where}: {exc.strerror or exc}"
-                    " (stop what uses it, or pass --redirect-port with a port your client "
-                    "has registered)"
+                    f"cannot listen for the sign-in redirect on {where}: "
+                    f"{cause.strerror or cause} (stop what uses it, or pass --redirect-port "
+                    "with a port your client has registered)"
                 )
+            except LoginTimedOut as exc:
+                fail(f"{exc}: run `gridshare login` again (--timeout gives more time)")
         left = tokens.expires_in(datetime.now(UTC).timestamp())
         lifetime = f"; access token valid for {left / 60:.0f} min" if left else ""
         err.print(
@@ -358,7 +367,7 @@ def profile_list(as_json: JsonOption = False) -> None:
 def sites(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """The homeowner's sites with their time zone and tariffs."""
     with api(profile) as client:
-        details = [client.get_site(s.site_id) for s in client.list_sites()]
+        details = client.list_sites(details=True)
         if as_json:
             render.print_json([d.to_wire() for d in details])
         else:
@@ -387,7 +396,7 @@ def topology(
 def devices(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
     """Every device of the homeowner, with its kind, name and model."""
     with api(profile) as client:
-        details = [client.get_device(d.synth_id) for d in client.list_devices()]
+        details = client.list_devices(details=True)
         if as_json:
             render.print_json([d.to_wire() for d in details])
         else:
@@ -556,7 +565,8 @@ def mode_set(
 ) -> None:
     """Switch the device's operation mode (`schedule` needs a schedule plan)."""
     with api(profile) as client:
-        result = client.set_operation_mode(device_id, mode)
+        # the server judges the mode (any case; a 422 names the allowed ones)
+        result = client.set_operation_mode(device_id, cast(ModeName, mode))
         if as_json:
             render.print_json(result.to_wire())
         else:
@@ -691,7 +701,7 @@ def schedule_clear(
 
 def register(app: typer.Typer) -> None:
     """Add the partner commands to the `gridshare` app."""
-    from gridshare.cli import partner_site  # it imports this module
+    from gridshare_client.cli import partner_site  # it imports this module
 
     panel = "Partner (SDK)"
     app.command("login", rich_help_panel=panel)(login)

@@ -19,7 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gridshare.client.paths import config_dir
+from gridshare_client.errors import InvalidArgument
+from gridshare_client.paths import config_dir
 
 Clock = Callable[[], float]
 """Seconds since the epoch; injectable so tests can move time without sleeping."""
@@ -124,7 +125,7 @@ class FileTokenStore:
 
     def path_for(self, key: str) -> Path:
         if not _SAFE_KEY.match(key) or key.startswith("."):
-            raise ValueError(f"token key must be a plain name, not {key!r}")
+            raise InvalidArgument(f"token key must be a plain name, not {key!r}")
         return self.directory / f"{key}.json"
 
     def load(self, key: str) -> TokenSet | None:

@@ -4,7 +4,7 @@ Needs only httpx, pydantic and platformdirs (pandas optionally, for `to_datafram
 imports the server, so it works against our sandbox and the real service alike:
 
 ```python
-from gridshare.client import GridshareClient
+from gridshare_client import GridshareClient
 
 with GridshareClient("local") as gs:           # after `gridshare login --profile local`
     site = gs.get_site(gs.list_sites()[0].site_id)
@@ -15,8 +15,9 @@ Pointing the same code at the real service means choosing the `gridshare` profil
 `Profile` with the two production base URLs).
 """
 
-from gridshare.client.aio import AsyncGridshareClient, AsyncOAuthSession
-from gridshare.client.errors import (
+from gridshare_client._version import __version__
+from gridshare_client.aio import AsyncGridshareClient, AsyncOAuthSession
+from gridshare_client.errors import (
     AccessDenied,
     ApiError,
     BadRequest,
@@ -25,10 +26,13 @@ from gridshare.client.errors import (
     Forbidden,
     GridshareError,
     InsufficientScope,
+    InvalidArgument,
     InvalidClient,
     InvalidGrant,
     IssuerMismatch,
     LoginRequired,
+    LoginTimedOut,
+    LoopbackUnavailable,
     MissingDependency,
     NotFound,
     OAuthError,
@@ -40,14 +44,19 @@ from gridshare.client.errors import (
     UnexpectedResponse,
     ValidationFailed,
 )
-from gridshare.client.loopback import LoopbackReceiver
-from gridshare.client.models import (
+from gridshare_client.events import ClientEvent, EventHook
+from gridshare_client.loopback import LoopbackReceiver
+from gridshare_client.models import (
     Address,
+    CommandType,
     ControlState,
     CurrentState,
     Device,
     DeviceSummary,
+    IntentKind,
+    ModeName,
     OperationMode,
+    OperationModeName,
     OverlayCommand,
     OverlayPlan,
     PriceEntry,
@@ -68,7 +77,7 @@ from gridshare.client.models import (
     TopologyNode,
     UserInfo,
 )
-from gridshare.client.oauth import (
+from gridshare_client.oauth import (
     AuthorizationRequest,
     Discovery,
     build_authorization_request,
@@ -76,7 +85,7 @@ from gridshare.client.oauth import (
     generate_code_verifier,
     parse_callback,
 )
-from gridshare.client.profiles import (
+from gridshare_client.profiles import (
     API_SCOPES,
     BUILTIN_PROFILES,
     PRODUCTION_API_URL,
@@ -85,10 +94,16 @@ from gridshare.client.profiles import (
     ProfileConfig,
     load_profile,
 )
-from gridshare.client.sync import GridshareClient, OAuthSession
-from gridshare.client.telemetry import MAX_POINTS, RESOLUTIONS, parse_interval
-from gridshare.client.tokens import FileTokenStore, MemoryTokenStore, TokenSet, TokenStore
-from gridshare.client.transport import NO_RETRY, RetryPolicy
+from gridshare_client.sync import GridshareClient, OAuthSession
+from gridshare_client.telemetry import (
+    MAX_POINTS,
+    RESOLUTIONS,
+    Aggregation,
+    ResolutionName,
+    parse_interval,
+)
+from gridshare_client.tokens import FileTokenStore, MemoryTokenStore, TokenSet, TokenStore
+from gridshare_client.transport import NO_RETRY, RetryPolicy
 
 __all__ = [
     "API_SCOPES",
@@ -100,11 +115,14 @@ __all__ = [
     "RESOLUTIONS",
     "AccessDenied",
     "Address",
+    "Aggregation",
     "ApiError",
     "AsyncGridshareClient",
     "AsyncOAuthSession",
     "AuthorizationRequest",
     "BadRequest",
+    "ClientEvent",
+    "CommandType",
     "ConfigError",
     "ConnectionFailed",
     "ControlState",
@@ -112,22 +130,29 @@ __all__ = [
     "Device",
     "DeviceSummary",
     "Discovery",
+    "EventHook",
     "FileTokenStore",
     "Forbidden",
     "GridshareClient",
     "GridshareError",
     "InsufficientScope",
+    "IntentKind",
+    "InvalidArgument",
     "InvalidClient",
     "InvalidGrant",
     "IssuerMismatch",
     "LoginRequired",
+    "LoginTimedOut",
     "LoopbackReceiver",
+    "LoopbackUnavailable",
     "MemoryTokenStore",
     "MissingDependency",
+    "ModeName",
     "NotFound",
     "OAuthError",
     "OAuthSession",
     "OperationMode",
+    "OperationModeName",
     "OverlayCommand",
     "OverlayPlan",
     "PayloadTooLarge",
@@ -135,6 +160,7 @@ __all__ = [
     "Profile",
     "ProfileConfig",
     "RateLimited",
+    "ResolutionName",
     "RetryPolicy",
     "Savings",
     "SavingsMonth",
@@ -159,6 +185,7 @@ __all__ = [
     "UnexpectedResponse",
     "UserInfo",
     "ValidationFailed",
+    "__version__",
     "build_authorization_request",
     "code_challenge",
     "generate_code_verifier",

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from gridshare.client.oauth import states_equal
+from gridshare_client.errors import InvalidArgument, LoginTimedOut, LoopbackUnavailable
+from gridshare_client.oauth import states_equal
 
 _DONE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:4rem auto;max-width:32rem}}</style></head>
@@ -78,7 +79,12 @@ class LoopbackReceiver:
         self.host = host
         self.path = path if path.startswith("/") else "/" + path
         self.expected_state = expected_state
-        self._server = _Server((host, port), _Handler)
+        try:
+            self._server = _Server((host, port), _Handler)
+        except OSError as exc:
+            raise LoopbackUnavailable(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from exc
         self._server.receiver = self
         self.port: int = self._server.server_address[1]
         self._result: str | None = None
@@ -102,9 +108,9 @@ class LoopbackReceiver:
             self._arrived.set()
 
     def wait(self, timeout: float | None = 300.0) -> str:
-        """The callback URL; TimeoutError when nobody came back in time."""
+        """The callback URL; `LoginTimedOut` when nobody came back in time."""
         if not self._arrived.wait(timeout):
-            raise TimeoutError("no sign-in callback arrived in time")
+            raise LoginTimedOut(f"no sign-in arrived within {timeout:g} s")
         assert self._result is not None
         return self._result
 
@@ -140,7 +146,7 @@ def loopback_binding(registered: str | None, port: int | None) -> tuple[str, int
     if not loopback:
         if port is not None:
             return "127.0.0.1", port, "/callback"
-        raise ValueError(
+        raise InvalidArgument(
             f"the redirect URI {registered!r} is not a loopback URI, so nothing here can "
             "receive it: paste the URL the browser lands on instead"
         )

@@ -12,10 +12,12 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from gridshare.client.models import (
+from gridshare_client.errors import InvalidArgument
+from gridshare_client.models import (
     CurrentState,
     Device,
     DeviceSummary,
+    ModeName,
     OperationMode,
     OverlayCommand,
     OverlayPlan,
@@ -30,13 +32,15 @@ from gridshare.client.models import (
     TelemetrySeries,
     Topology,
 )
-from gridshare.client.telemetry import (
+from gridshare_client.telemetry import (
+    Aggregation,
+    ResolutionName,
     canonical_resolution,
     format_instant,
     interval_param,
     resolve_range,
 )
-from gridshare.client.transport import ApiRequest, Call, segment
+from gridshare_client.transport import ApiRequest, Call, segment
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,7 +70,7 @@ def _none(_response: httpx.Response) -> None:
 
 def _version(version: int) -> str:
     if version not in (1, 2):
-        raise ValueError("the API has versions 1 and 2")
+        raise InvalidArgument("the API has versions 1 and 2")
     return f"/api/v{version}"
 
 
@@ -112,7 +116,7 @@ def get_operation_mode(synth_id: str) -> Call[OperationMode]:
     return Call(ApiRequest("GET", _device_path(synth_id, "operationMode")), _model(OperationMode))
 
 
-def set_operation_mode(synth_id: str, mode: str) -> Call[OperationMode]:
+def set_operation_mode(synth_id: str, mode: ModeName) -> Call[OperationMode]:
     return Call(
         ApiRequest("PUT", _device_path(synth_id, "operationMode"), json={"mode": mode}),
         _model(OperationMode),
@@ -185,15 +189,15 @@ def get_telemetry(
     end: datetime | str | None = None,
     *,
     duration: timedelta | str | None = None,
-    resolution: str | timedelta = "PT15M",
+    resolution: ResolutionName | timedelta = "PT15M",
     include_energy: bool = False,
-    aggregation: str = "default",
+    aggregation: Aggregation = "default",
     version: int = 2,
 ) -> Call[TelemetrySeries]:
     """`GET /api/v{1,2}/devices/{synthId}/telemetry` over [start, end) (or start + duration;
     v1 also end - duration)."""
     if version == 2 and start is None:
-        raise ValueError("API v2 intervals need a start (start/end or start/duration)")
+        raise InvalidArgument("API v2 intervals need a start (start/end or start/duration)")
     interval = interval_param(start, end, duration)
     first, last = resolve_range(start, end, duration)
     canonical = canonical_resolution(resolution)
@@ -240,9 +244,9 @@ def get_site_telemetry(
     end: datetime | str | None = None,
     *,
     duration: timedelta | str | None = None,
-    resolution: str | timedelta = "PT15M",
+    resolution: ResolutionName | timedelta = "PT15M",
     include_energy: bool = False,
-    aggregation: str = "default",
+    aggregation: Aggregation = "default",
     roles: Sequence[str] | None = None,
 ) -> Call[SiteTelemetry]:
     """`GET /api/v2/sites/{siteId}/telemetry` over [start, end) (or start + duration)."""

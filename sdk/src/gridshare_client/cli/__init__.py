@@ -1,0 +1,1 @@
+"""The `gridshare` command (partner commands here; the server plugs in its own)."""
