@@ -15,12 +15,14 @@ from gridshare.auth.authorize_request import (
 )
 from gridshare.auth.digests import random_token
 from gridshare.auth.params import ParamError, Params, form_params, parse_query_string
+from gridshare.auth.resources import InvalidTarget, check_resource, mcp_resource
 from gridshare.auth.routes import sign_in
 from gridshare.auth.routes.deps import ServicesDep, client_address
 from gridshare.auth.routes.token import token_body
 from gridshare.auth.scopes import ALL_SCOPES
 from gridshare.auth.sessions import CSRF_COOKIE, ActiveSession, read_cookie, set_cookie
 from gridshare.auth.users import SignInFailure
+from gridshare.mcp.clients import is_assistant_client
 from gridshare.services import Services
 from gridshare.storage.models import Grant
 from gridshare.web.render import error_page, render
@@ -44,7 +46,14 @@ async def _parse(services: Services, query: bytes) -> AuthorizationRequest:
     except ParamError as exc:
         params = exc
     text = query.decode("utf-8", "replace")
-    return await parse_authorization_request(params, text, services.clients)
+    request = await parse_authorization_request(params, text, services.clients)
+    try:
+        request.resource = check_resource(request.resource, services.issuer)
+    except InvalidTarget as exc:
+        raise RedirectError(request, exc.error, exc.description) from exc
+    if request.resource is None and await is_assistant_client(services.db, request.client):
+        request.resource = mcp_resource(services.issuer)
+    return request
 
 
 def _error_redirect(services: Services, exc: RedirectError) -> RedirectResponse:
@@ -82,6 +91,7 @@ async def _complete(
         nonce=req.nonce,
         auth_time=session.auth_time,
         amr=session.amr,
+        resource=req.resource,
     )
     return _found(
         redirect_url(req.redirect_uri, {"code": code, "state": req.state}, services.issuer)

@@ -1,0 +1,19 @@
+"""Fixtures: our server on a real socket (fresh database per test, each configured backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from gridshare.config import Settings
+from tests.client.live import LiveServer
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[LiveServer]:
+    server = LiveServer.start(settings)
+    try:
+        yield server
+    finally:
+        server.stop()
