@@ -7,6 +7,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from mcp.shared.exceptions import MCPError
+
 from tests.client.live import LiveServer
 from tests.mcp.support import mcp_session, mcp_url, public_partner, rest, token_for
 
@@ -153,3 +156,25 @@ async def test_errors_say_what_to_ask_instead(live: LiveServer) -> None:
             },
         )
         assert points.is_error and "coarser resolution" in points.content[0].text
+
+
+async def test_the_home_resource_and_the_review_prompt(live: LiveServer) -> None:
+    owner = live.owner()
+    stranger = live.owner()
+    partner = public_partner(live)
+    token = await token_for(live, owner, partner, resource=mcp_url(live))
+    async with mcp_session(live, token) as session:
+        listed = await session.list_resources()
+        assert "gridshare://home" in {str(r.uri) for r in listed.resources}
+        home = await session.read_resource("gridshare://home")
+        text = home.contents[0].text  # type: ignore[union-attr]
+        assert owner.sites[0] in text and "Tariffs: import" in text
+        one = await session.read_resource(f"gridshare://sites/{owner.sites[0]}/summary")
+        assert owner.sites[0] in one.contents[0].text  # type: ignore[union-attr]
+        prompts = await session.list_prompts()
+        assert [p.name for p in prompts.prompts] == ["review_home_energy"]
+        prompt = await session.get_prompt("review_home_energy", {"site_id": owner.sites[0]})
+        assert "explicitly say" in prompt.messages[0].content.text  # type: ignore[union-attr]
+    async with mcp_session(live, token) as session:
+        with pytest.raises(MCPError):
+            await session.read_resource(f"gridshare://sites/{stranger.sites[0]}/summary")

@@ -86,6 +86,17 @@ async def is_assistant_client(db: Database, client: Client) -> bool:
         return await session.get(McpClient, client.client_id) is not None
 
 
+async def assistant_client_ids(db: Database, client_ids: list[str]) -> set[str]:
+    """Which of these clients assistants registered themselves (the portal marks them)."""
+    if not client_ids:
+        return set()
+    async with db.read() as session:
+        rows = await session.execute(
+            select(McpClient.client_id).where(McpClient.client_id.in_(client_ids))
+        )
+        return set(rows.scalars())
+
+
 @dataclass(frozen=True)
 class Registered:
     client: Client

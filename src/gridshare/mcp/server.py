@@ -15,16 +15,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, InputRequiredResult
+from mcp.types import Tool as MCPTool
 from pydantic import AnyHttpUrl
 from starlette.routing import Route
 
 from gridshare import __version__
 from gridshare.auth.resources import MCP_PATH, mcp_resource
 from gridshare.auth.scopes import API_SCOPES, DEVICE_READ
-from gridshare.mcp.auth import GridshareTokenVerifier
+from gridshare.mcp.auth import GridshareTokenVerifier, current_caller
+from gridshare.mcp.context import register_context
 from gridshare.mcp.tools import register_read_tools
+from gridshare.mcp.writes import WRITE_SCOPES, register_write_tools
 from gridshare.services import Services
 
 INSTRUCTIONS = (
@@ -52,6 +57,29 @@ def _transport_security(issuer: str) -> TransportSecuritySettings:
     )
 
 
+class GridshareServer(MCPServer[Any]):
+    """The SDK server, showing and running write tools only for tokens with their scope."""
+
+    async def list_tools(self) -> list[MCPTool]:
+        scopes = current_caller().scopes
+        return [
+            tool
+            for tool in await super().list_tools()
+            if WRITE_SCOPES.get(tool.name) is None or WRITE_SCOPES[tool.name] in scopes
+        ]
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        needed = WRITE_SCOPES.get(name)
+        if needed is not None and needed not in current_caller().scopes:
+            raise ToolError(
+                f"This connection may not do that (scope {needed}). Ask the homeowner to "
+                "reconnect the assistant and allow control of the home."
+            )
+        return await super().call_tool(name, arguments, context)
+
+
 class McpEndpoint:
     """The SDK server and its Starlette app; `routes` go into the FastAPI app, `running()`
     into its lifespan."""
@@ -59,7 +87,7 @@ class McpEndpoint:
     def __init__(self, issuer: str, services: Callable[[], Services]) -> None:
         self.issuer = issuer
         self.resource = mcp_resource(issuer)
-        self.server: MCPServer[Any] = MCPServer(
+        self.server: MCPServer[Any] = GridshareServer(
             "gridshare",
             title="Gridshare",
             instructions=INSTRUCTIONS,
@@ -73,6 +101,8 @@ class McpEndpoint:
             ),
         )
         register_read_tools(self.server, services)
+        register_write_tools(self.server, services)
+        register_context(self.server, services)
         self.app = self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             json_response=True,

@@ -97,7 +97,7 @@ def _failure(exc: DomainError | TelemetryQueryError) -> ToolError:
     return ToolError(f"{text} {advice}" if advice else text)
 
 
-async def _answer(
+async def answer(
     body: Awaitable[dict[str, Any]], summary: Callable[[dict[str, Any]], str]
 ) -> CallToolResult:
     """The REST body as structured content with a one-line text; domain errors as advice."""
@@ -124,7 +124,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             ids = await services().homes.site_ids(current_caller())
             return {"entries": [{"siteId": s} for s in ids]}
 
-        return await _answer(
+        return await answer(
             body(),
             lambda b: (
                 f"{len(b['entries'])} site(s): " + ", ".join(e["siteId"] for e in b["entries"])
@@ -140,7 +140,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             stored = await services().homes.site(current_caller(), site_id)
             return site_resource(stored.site)
 
-        return await _answer(
+        return await answer(
             body(),
             lambda b: (
                 f"Site {b['siteReference']} at {', '.join(b['address']['lines'])}, "
@@ -168,7 +168,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             nodes = b["root"].get("children") or []
             return f"{len(nodes)} device(s) on site {b['root']['id']}."
 
-        return await _answer(body(), summary)
+        return await answer(body(), summary)
 
     @server.tool(annotations=READ_ONLY)
     async def get_site_current_state(site_id: SiteId) -> Annotated[CallToolResult, CurrentState]:
@@ -185,7 +185,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             modes = [f"{d['kind']} {d['operationMode']}" for d in b["devices"]]
             return f"At {b['timestamp']}: " + "; ".join(parts + modes) + "."
 
-        return await _answer(views().current_state(current_caller(), site_id), summary)
+        return await answer(views().current_state(current_caller(), site_id), summary)
 
     @server.tool(annotations=READ_ONLY)
     async def get_site_telemetry(
@@ -217,7 +217,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             )
             return result
 
-        return await _answer(
+        return await answer(
             body(),
             lambda b: (
                 "; ".join(f"{s['role']}: {len(s['entries'])} points" for s in b["streams"]) + "."
@@ -243,7 +243,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             total = round(sum(e["savings"] for e in b["entries"]), 2)
             return f"{len(b['entries'])} month(s), saved {total} {b['currency']} in total."
 
-        return await _answer(views().savings(current_caller(), site_id, interval), summary)
+        return await answer(views().savings(current_caller(), site_id, interval), summary)
 
     @server.tool(annotations=READ_ONLY)
     async def list_devices() -> Annotated[CallToolResult, DeviceList]:
@@ -253,12 +253,12 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             ids = await services().homes.device_ids(current_caller())
             return {"entries": [{"synthId": d} for d in ids]}
 
-        return await _answer(body(), lambda b: f"{len(b['entries'])} device(s).")
+        return await answer(body(), lambda b: f"{len(b['entries'])} device(s).")
 
     @server.tool(annotations=READ_ONLY)
     async def show_device(device_id: DeviceId) -> Annotated[CallToolResult, DeviceDetail]:
         """One device's metadata: kind, name, site, and the partners it publishes to."""
-        return await _answer(
+        return await answer(
             services().homes.device(current_caller(), device_id),
             lambda b: (
                 f"{b.get('name') or b['synthId']}: {b.get('deviceKind', b.get('kind'))} "
@@ -275,7 +275,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
         async def body() -> dict[str, Any]:
             return dict(mode_body(await services().homes.mode(current_caller(), device_id)))
 
-        return await _answer(body(), lambda b: f"Operation mode: {next(iter(b.values()))}.")
+        return await answer(body(), lambda b: f"Operation mode: {next(iter(b.values()))}.")
 
     @server.tool(annotations=READ_ONLY)
     async def get_device_overlay_plan(
@@ -294,7 +294,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             plan: dict[str, Any] = (await services().homes.overlay(caller, device_id)).to_json()
             return plan
 
-        return await _answer(
+        return await answer(
             body(),
             lambda b: (
                 f"{len(b['commands'])} command(s)"
@@ -334,7 +334,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
             result: dict[str, Any] = orjson.loads(raw)
             return result
 
-        return await _answer(
+        return await answer(
             body(),
             lambda b: (
                 f"{len(b['entries'])} point(s)."
@@ -359,7 +359,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
     ) -> Annotated[CallToolResult, TariffPage]:
         """A tariff on one of the homeowner's sites: its metadata and a page of at most 7 days
         of prices (runs of equal price, newest first); next_token fetches the page before."""
-        return await _answer(
+        return await answer(
             views().tariff(current_caller(), tariff_id, interval, next_token, direction),
             lambda b: (
                 f"{b['name']} ({b['kind']}, {b['direction']}, {b['currency']}/kWh): "

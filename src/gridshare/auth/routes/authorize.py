@@ -19,7 +19,7 @@ from gridshare.auth.resources import InvalidTarget, check_resource, mcp_resource
 from gridshare.auth.routes import sign_in
 from gridshare.auth.routes.deps import ServicesDep, client_address
 from gridshare.auth.routes.token import token_body
-from gridshare.auth.scopes import ALL_SCOPES
+from gridshare.auth.scopes import ALL_SCOPES, DEVICE_WRITE, PLAN_WRITE
 from gridshare.auth.sessions import CSRF_COOKIE, ActiveSession, read_cookie, set_cookie
 from gridshare.auth.users import SignInFailure
 from gridshare.mcp.clients import is_assistant_client
@@ -125,6 +125,9 @@ def _consent_page(
         client_name=req.client.name,
         email=session.user.email,
         scopes=[(s, ALL_SCOPES.get(s, s)) for s in req.scopes],
+        # A token for the MCP endpoint is an AI assistant's: the page says so, and what it means.
+        assistant=req.resource is not None,
+        controls=bool({DEVICE_WRITE, PLAN_WRITE} & set(req.scopes)),
         csrf_token=services.sessions.csrf_token(session.raw_id),
         request_query=req.query_without_prompt(),
     )
