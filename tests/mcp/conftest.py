@@ -17,3 +17,13 @@ def live(settings: Settings) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def live_factory_rate(settings: Settings) -> Iterator[LiveServer]:
+    """A server allowing 3 API calls per minute and token."""
+    server = LiveServer.start(settings.model_copy(update={"api_rate_per_minute": 3}))
+    try:
+        yield server
+    finally:
+        server.stop()

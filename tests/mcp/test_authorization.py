@@ -184,3 +184,14 @@ async def test_disconnecting_ends_the_assistants_access_at_its_next_call(
 def test_pkce_helper_is_s256() -> None:
     verifier = secrets.token_urlsafe(48)
     assert s256(verifier) != verifier
+
+
+async def test_tool_calls_share_the_token_rate_limit(live_factory_rate: LiveServer) -> None:
+    live = live_factory_rate
+    owner = live.owner()
+    partner = public_partner(live)
+    token = await token_for(live, owner, partner, resource=mcp_url(live))
+    async with mcp_session(live, token) as session:
+        answers = [await session.call_tool("list_sites", {}) for _ in range(4)]
+    assert [a.is_error for a in answers] == [False, False, False, True]
+    assert "Rate limit of 3 calls per minute" in answers[-1].content[0].text  # type: ignore[union-attr]

@@ -36,8 +36,18 @@ class GridshareTokenVerifier:
             expires_at=None,
             resource=verified.audience,
             subject=verified.sub,
-            claims={"iss": services.issuer},
+            # `origin_jti`: the token family, which the per-token rate limit counts.
+            claims={"iss": services.issuer, "origin_jti": verified.origin_jti},
         )
+
+
+def current_family() -> str:
+    """The token family of the call being served (the REST rate limit's key)."""
+    token = get_access_token()
+    family = (token.claims or {}).get("origin_jti") if token is not None else None
+    if not isinstance(family, str):
+        raise ToolError("not signed in: reconnect the assistant to Gridshare")
+    return family
 
 
 def current_caller() -> Caller:

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from gridshare import __version__
 from gridshare.auth.resources import MCP_PATH, mcp_resource
 from gridshare.auth.scopes import API_SCOPES, DEVICE_READ
-from gridshare.mcp.auth import GridshareTokenVerifier, current_caller
+from gridshare.mcp.auth import GridshareTokenVerifier, current_caller, current_family
 from gridshare.mcp.context import register_context
 from gridshare.mcp.tools import register_read_tools
 from gridshare.mcp.writes import WRITE_SCOPES, register_write_tools
@@ -58,7 +58,13 @@ def _transport_security(issuer: str) -> TransportSecuritySettings:
 
 
 class GridshareServer(MCPServer[Any]):
-    """The SDK server, showing and running write tools only for tokens with their scope."""
+    """The SDK server, showing and running write tools only for tokens with their scope, and
+    counting tool calls against the token's rate limit like REST calls (one budget per token
+    family, shared by both)."""
+
+    def __init__(self, services: Callable[[], Services], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._services = services
 
     async def list_tools(self) -> list[MCPTool]:
         scopes = current_caller().scopes
@@ -77,6 +83,15 @@ class GridshareServer(MCPServer[Any]):
                 f"This connection may not do that (scope {needed}). Ask the homeowner to "
                 "reconnect the assistant and allow control of the home."
             )
+        services = self._services()
+        decision = await services.limits.hit(
+            services.settings.api_rate_per_minute, "api", current_family()
+        )
+        if not decision.allowed:
+            raise ToolError(
+                f"Rate limit of {decision.limit} calls per minute reached: retry in "
+                f"{decision.reset_after} s, and ask for longer intervals in fewer calls."
+            )
         return await super().call_tool(name, arguments, context)
 
 
@@ -88,6 +103,7 @@ class McpEndpoint:
         self.issuer = issuer
         self.resource = mcp_resource(issuer)
         self.server: MCPServer[Any] = GridshareServer(
+            services,
             "gridshare",
             title="Gridshare",
             instructions=INSTRUCTIONS,
