@@ -23,6 +23,7 @@ def authorization_server_metadata(issuer: str) -> dict[str, object]:
     """RFC 8414: the OIDC discovery document's members plus the registration endpoint."""
     document = discovery_document(issuer)
     document["registration_endpoint"] = issuer + REGISTER_PATH
+    document["client_id_metadata_document_supported"] = True
     document["response_types_supported"] = ["code"]
     document["grant_types_supported"] = ["authorization_code", "refresh_token"]
     return document

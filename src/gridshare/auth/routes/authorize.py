@@ -23,6 +23,7 @@ from gridshare.auth.scopes import ALL_SCOPES, DEVICE_WRITE, PLAN_WRITE
 from gridshare.auth.sessions import CSRF_COOKIE, ActiveSession, read_cookie, set_cookie
 from gridshare.auth.users import SignInFailure
 from gridshare.mcp.clients import is_assistant_client
+from gridshare.mcp.metadata_documents import resolve_metadata_client
 from gridshare.services import Services
 from gridshare.storage.models import Grant
 from gridshare.web.render import error_page, render
@@ -45,6 +46,8 @@ async def _parse(services: Services, query: bytes) -> AuthorizationRequest:
         params: Params | ParamError = parse_query_string(query)
     except ParamError as exc:
         params = exc
+    if isinstance(params, Params):
+        await resolve_metadata_client(services, params)
     text = query.decode("utf-8", "replace")
     request = await parse_authorization_request(params, text, services.clients)
     try:

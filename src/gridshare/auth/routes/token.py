@@ -19,6 +19,7 @@ from gridshare.auth.grants import Issued
 from gridshare.auth.params import BodyTooLarge, ParamError, Params, form_params
 from gridshare.auth.resources import InvalidTarget, check_resource
 from gridshare.auth.routes.deps import ServicesDep, client_address
+from gridshare.mcp.metadata_documents import use_internal_id
 from gridshare.ops.metrics import token_outcome
 from gridshare.services import Services
 from gridshare.storage.models import Client
@@ -45,6 +46,7 @@ async def _read_form(request: Request) -> Params:
     try:
         params = await form_params(request)
         params.check_no_repeats()
+        use_internal_id(params)  # an MCP client id URL (Client ID Metadata Document)
     except BodyTooLarge as exc:
         raise OAuthError("invalid_request", str(exc)) from exc
     except ParamError as exc:
