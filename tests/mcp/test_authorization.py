@@ -195,3 +195,33 @@ async def test_tool_calls_share_the_token_rate_limit(live_factory_rate: LiveServ
         answers = [await session.call_tool("list_sites", {}) for _ in range(4)]
     assert [a.is_error for a in answers] == [False, False, False, True]
     assert "Rate limit of 3 calls per minute" in answers[-1].content[0].text  # type: ignore[union-attr]
+
+
+async def test_the_audience_holds_at_the_token_endpoint_and_after_refresh(
+    live: LiveServer,
+) -> None:
+    owner = live.owner()
+    partner = public_partner(live)
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        gs = TestServices(live.services, http)
+        # A REST grant cannot be turned into an MCP token at the token endpoint (RFC 8707 §2.2).
+        rest_auth = await gs.authorize(partner, owner)  # type: ignore[arg-type]
+        refused = await gs.exchange(partner, rest_auth, resource=mcp_url(live))
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_target"
+        auth = await gs.authorize(partner, owner, resource=mcp_url(live))  # type: ignore[arg-type]
+        issued = await gs.exchange(partner, auth, resource=mcp_url(live))
+        assert issued.status_code == 200, issued.text
+        refreshed = await http.post(
+            "/oauth2/token",
+            data={
+                "grant_type": "refresh_token",
+                "client_id": partner.client_id,
+                "refresh_token": issued.json()["refresh_token"],
+            },
+        )
+        assert refreshed.status_code == 200, refreshed.text
+    token = refreshed.json()["access_token"]
+    assert (await _post_mcp(live, token)).status_code == 200
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        got = await http.get("/api/v2/sites", headers={"Authorization": f"Bearer {token}"})
+        assert got.status_code == 401
