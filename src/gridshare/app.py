@@ -24,6 +24,8 @@ from gridshare.config import Settings
 from gridshare.demo import demo_credentials, seed_if_empty, walkthrough
 from gridshare.fleet.twin_runner import running
 from gridshare.homes.errors import DomainError
+from gridshare.mcp import routes as mcp_routes
+from gridshare.mcp.server import McpEndpoint
 from gridshare.ops import health
 from gridshare.ops.metrics import WORKER_START, instrument_pool
 from gridshare.ops.middleware import Observability
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         await ensure_docs_client(services)
         WORKER_START.set_to_current_time()
         try:
+            mcp: McpEndpoint = app.state.mcp
             purger = ExpiredRows(db, services.clock, settings.purge_batch_size)
             async with (
                 running(
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                     interval_seconds=settings.twin_interval_seconds,
                 ),
                 purging(purger, settings.purge_interval_seconds),
+                mcp.running(),
             ):
                 yield
         finally:
@@ -97,6 +101,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     ):
         app.include_router(router)
     app.include_router(docs.router)
+    app.include_router(mcp_routes.router)
+    app.state.mcp = McpEndpoint(settings.resolved_issuer(), lambda: services_of(app))
+    app.router.routes.extend(app.state.mcp.routes())
     app.mount("/docs/ui", docs.assets, name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_openapi(app, settings.resolved_issuer())

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     purge_batch_size: int = Field(default=1000, ge=1)
     #: Customer API requests per access token per minute.
     api_rate_per_minute: int = 600
+    #: Fetch MCP Client ID Metadata Documents from loopback addresses over http too (local
+    #: development and tests only: otherwise a client id could make the server read its own
+    #: loopback services).
+    mcp_metadata_allow_loopback: bool = False
     #: How long a process may trust that a token family it found live is still live, when no
     #: revocation was announced meanwhile (0 = ask the database on every call). Revocations
     #: through this process, or any process sharing `redis_url`, end that trust at once; the

@@ -51,6 +51,8 @@ class AuthorizationRequest:
     code_challenge: str | None = None
     nonce: str | None = None
     prompt: str | None = None
+    #: RFC 8707 resource (the MCP endpoint's URL), checked by the caller against the issuer.
+    resource: str | None = None
     #: The original query, carried through sign-in and consent and validated again each time.
     query: str = ""
 
@@ -109,6 +111,7 @@ async def parse_authorization_request(
         method = params.get("code_challenge_method")
         request.nonce = params.get("nonce")
         request.prompt = params.get("prompt")
+        request.resource = params.get("resource")
     except ParamError as exc:
         raise RedirectError(request, "invalid_request", str(exc)) from exc
 
@@ -144,6 +147,11 @@ async def parse_authorization_request(
     elif client.public or client.require_pkce:
         raise RedirectError(request, "invalid_request", "PKCE (code_challenge, S256) is required")
 
+    if request.resource is not None and request.response_type != "code":
+        raise RedirectError(request, "invalid_request", "a resource needs response_type=code")
+    if request.resource is not None and request.code_challenge is None:
+        # MCP authorization: PKCE S256 is mandatory for every client of an audience-bound token.
+        raise RedirectError(request, "invalid_request", "PKCE (code_challenge, S256) is required")
     if request.nonce is not None and len(request.nonce) > MAX_NONCE:
         raise RedirectError(request, "invalid_request", "nonce is too long")
     if request.prompt is not None and request.prompt not in PROMPTS:

@@ -42,8 +42,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def authenticate_bearer(
-    request: Request, tokens: TokenService, required_scope: str | None = None
+    request: Request,
+    tokens: TokenService,
+    required_scope: str | None = None,
+    audience: str | None = None,
 ) -> AccessToken:
+    """The verified token; `audience` is the resource it must be for (None: the customer API,
+    whose Cognito-shaped tokens have no `aud`, so an MCP token is refused there)."""
     raw = bearer_token(request)
     if raw is None:
         raise BearerError(401, None, "a bearer token is required")
@@ -51,6 +56,8 @@ async def authenticate_bearer(
         token = await tokens.verify_access_token(raw)
     except InvalidToken as exc:
         raise BearerError(401, "invalid_token", str(exc)) from exc
+    if token.audience != audience:
+        raise BearerError(401, "invalid_token", "the token is not for this resource")
     if required_scope is not None and required_scope not in token.scopes:
         raise BearerError(
             403, "insufficient_scope", f"the token lacks the scope {required_scope}", required_scope

@@ -145,6 +145,7 @@ class GrantService:
         nonce: str | None,
         auth_time: datetime,
         amr: tuple[str, ...] = PASSWORD_ONLY,
+        resource: str | None = None,
     ) -> str:
         code = random_token(32)
         now = self.clock.now()
@@ -162,6 +163,7 @@ class GrantService:
                     auth_time=auth_time,
                     amr=list(amr),
                     expires_at=now + self.code_ttl,
+                    resource=resource,
                 )
             )
         return code
@@ -201,6 +203,7 @@ class GrantService:
                     created_at=now,
                     expires_at=now + timedelta(seconds=client.refresh_token_ttl),
                     generation=0,
+                    resource=row.resource,
                 )
                 claimed = await session.execute(
                     update(AuthCode)

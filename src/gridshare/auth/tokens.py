@@ -52,6 +52,8 @@ class AccessToken:
     origin_jti: str
     grant_id: str
     claims: dict[str, Any]
+    #: RFC 8707 audience (the MCP endpoint) or None for the customer API's Cognito-shaped tokens.
+    audience: str | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -106,6 +108,8 @@ class TokenService:
             "username": user.id,
             "version": 2,
         }
+        if family.resource is not None:
+            claims["aud"] = family.resource
         return await self._sign("access", claims)
 
     async def mint_id_token(
@@ -159,6 +163,9 @@ class TokenService:
             claims.get("origin_jti"),
         )
         scope = claims.get("scope", "")
+        audience = claims.get("aud")
+        if audience is not None and not isinstance(audience, str):
+            raise InvalidToken("token audience is not accepted")
         if not all(isinstance(v, str) for v in (sub, client_id, origin, scope)):
             raise InvalidToken("token claims are malformed")
         assert isinstance(sub, str) and isinstance(client_id, str) and isinstance(origin, str)
@@ -170,6 +177,7 @@ class TokenService:
             origin_jti=origin,
             grant_id=grant_id,
             claims=claims,
+            audience=audience,
         )
 
     async def _verify_signature(self, token: str) -> dict[str, Any]:

@@ -355,3 +355,7 @@ def rotate_keys(database_url: DatabaseOption = None, as_json: JsonOption = False
 
     kids = _run(database_url, work)
     emit({"new_kids": kids}, as_json, "new keys published: " + ", ".join(kids))
+
+
+# The AI assistants' callback allow-list (registers its commands on `app`).
+from gridshare.cli import admin_mcp  # noqa: E402, F401

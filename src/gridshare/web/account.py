@@ -12,6 +12,7 @@ from gridshare.auth.params import ParamError, Params, form_params
 from gridshare.auth.routes.deps import ServicesDep
 from gridshare.auth.scopes import ALL_SCOPES
 from gridshare.auth.sessions import SESSION_COOKIE, ActiveSession, clear_cookie
+from gridshare.mcp.clients import assistant_client_ids
 from gridshare.services import Services
 from gridshare.web.render import error_page, render
 from gridshare.web.totp_view import totp_section
@@ -84,7 +85,9 @@ async def account_page(
     """The portal page; `totp_notice` reports a failed step of the two-step section."""
     connections = []
     repo = services.homes.repo
-    for c in await services.grants.connections(session.user.id):
+    grants = await services.grants.connections(session.user.id)
+    assistants = await assistant_client_ids(services.db, [c.grant.client_id for c in grants])
+    for c in grants:
         actions = await repo.recent_actions(session.user.id, c.grant.client_id, limit=5)
         created, created_iso = _when(c.grant.created_at)
         last_used, last_used_iso = _when(c.grant.last_used_at)
@@ -93,6 +96,7 @@ async def account_page(
                 "grant_id": c.grant.id,
                 "client_id": c.grant.client_id,
                 "name": c.client_name,
+                "assistant": c.grant.client_id in assistants,
                 "created": created,
                 "created_iso": created_iso,
                 "last_used": last_used,

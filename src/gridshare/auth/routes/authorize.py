@@ -15,12 +15,15 @@ from gridshare.auth.authorize_request import (
 )
 from gridshare.auth.digests import random_token
 from gridshare.auth.params import ParamError, Params, form_params, parse_query_string
+from gridshare.auth.resources import InvalidTarget, check_resource, mcp_resource
 from gridshare.auth.routes import sign_in
 from gridshare.auth.routes.deps import ServicesDep, client_address
 from gridshare.auth.routes.token import token_body
-from gridshare.auth.scopes import ALL_SCOPES
+from gridshare.auth.scopes import ALL_SCOPES, DEVICE_WRITE, PLAN_WRITE
 from gridshare.auth.sessions import CSRF_COOKIE, ActiveSession, read_cookie, set_cookie
 from gridshare.auth.users import SignInFailure
+from gridshare.mcp.clients import is_assistant_client
+from gridshare.mcp.metadata_documents import resolve_metadata_client
 from gridshare.services import Services
 from gridshare.storage.models import Grant
 from gridshare.web.render import error_page, render
@@ -43,8 +46,17 @@ async def _parse(services: Services, query: bytes) -> AuthorizationRequest:
         params: Params | ParamError = parse_query_string(query)
     except ParamError as exc:
         params = exc
+    if isinstance(params, Params):
+        await resolve_metadata_client(services, params)
     text = query.decode("utf-8", "replace")
-    return await parse_authorization_request(params, text, services.clients)
+    request = await parse_authorization_request(params, text, services.clients)
+    try:
+        request.resource = check_resource(request.resource, services.issuer)
+    except InvalidTarget as exc:
+        raise RedirectError(request, exc.error, exc.description) from exc
+    if request.resource is None and await is_assistant_client(services.db, request.client):
+        request.resource = mcp_resource(services.issuer)
+    return request
 
 
 def _error_redirect(services: Services, exc: RedirectError) -> RedirectResponse:
@@ -82,6 +94,7 @@ async def _complete(
         nonce=req.nonce,
         auth_time=session.auth_time,
         amr=session.amr,
+        resource=req.resource,
     )
     return _found(
         redirect_url(req.redirect_uri, {"code": code, "state": req.state}, services.issuer)
@@ -115,6 +128,9 @@ def _consent_page(
         client_name=req.client.name,
         email=session.user.email,
         scopes=[(s, ALL_SCOPES.get(s, s)) for s in req.scopes],
+        # A token for the MCP endpoint is an AI assistant's: the page says so, and what it means.
+        assistant=req.resource is not None,
+        controls=bool({DEVICE_WRITE, PLAN_WRITE} & set(req.scopes)),
         csrf_token=services.sessions.csrf_token(session.raw_id),
         request_query=req.query_without_prompt(),
     )

@@ -17,7 +17,9 @@ from gridshare.auth.errors import (
 )
 from gridshare.auth.grants import Issued
 from gridshare.auth.params import BodyTooLarge, ParamError, Params, form_params
+from gridshare.auth.resources import InvalidTarget, check_resource
 from gridshare.auth.routes.deps import ServicesDep, client_address
+from gridshare.mcp.metadata_documents import use_internal_id
 from gridshare.ops.metrics import token_outcome
 from gridshare.services import Services
 from gridshare.storage.models import Client
@@ -44,6 +46,7 @@ async def _read_form(request: Request) -> Params:
     try:
         params = await form_params(request)
         params.check_no_repeats()
+        use_internal_id(params)  # an MCP client id URL (Client ID Metadata Document)
     except BodyTooLarge as exc:
         raise OAuthError("invalid_request", str(exc)) from exc
     except ParamError as exc:
@@ -125,6 +128,10 @@ async def token(request: Request, services: ServicesDep) -> Response:
             raise OAuthError(
                 "unsupported_grant_type", f"grant_type {grant_type!r} is not supported"
             )
+        requested = check_resource(params.get("resource"), services.issuer)
+        if requested is not None and requested != issued.family.resource:
+            # RFC 8707 §2.2: only the resource the grant was for (nothing is handed out).
+            raise InvalidTarget("the grant was not issued for this resource")
         body = await token_body(services, client, issued)
         token_outcome(grant_type, "issued")
         return JSONResponse(body, headers=NO_STORE)

@@ -14,6 +14,7 @@ from gridshare.storage.models.auth import (
     User,
 )
 from gridshare.storage.models.homes import AuditEvent, DeviceControl, DeviceRow, SiteRow
+from gridshare.storage.models.mcp import McpCallback, McpClient
 from gridshare.storage.models.second_factor import RecoveryCode, TotpFactor
 from gridshare.storage.models.twin import TwinStateRow
 
@@ -26,6 +27,8 @@ __all__ = [
     "DeviceRow",
     "Grant",
     "LoginThrottle",
+    "McpCallback",
+    "McpClient",
     "RecoveryCode",
     "RefreshToken",
     "ServerSecret",

@@ -155,6 +155,8 @@ class AuthCode(Base):
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The token family the redemption created; replay of the code revokes it.
     family_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    #: RFC 8707 resource the client asked for (the MCP endpoint), None for the customer API.
+    resource: Mapped[str | None] = mapped_column(String(2048), nullable=True)
 
 
 class TokenFamily(Base):
@@ -178,6 +180,9 @@ class TokenFamily(Base):
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: RFC 8707 resource every access token of the family is for (its `aud`); None: the
+    #: customer API's Cognito-shaped tokens, which have no `aud`.
+    resource: Mapped[str | None] = mapped_column(String(2048), nullable=True)
 
 
 class RefreshToken(Base):
