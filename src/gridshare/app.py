@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             creds = await demo_credentials(services)
             if creds is not None:
                 print(walkthrough(services.issuer, creds), flush=True)
-        await ensure_docs_client(services)
+        await ensure_docs_client(services.clients, services.issuer)
         WORKER_START.set_to_current_time()
         try:
             purger = ExpiredRows(db, services.clock, settings.purge_batch_size)

@@ -22,10 +22,11 @@ from gridshare.auth.users import UserService
 from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.fleet.service import HomesService
+from gridshare.fleet.site_views import SiteViews
+from gridshare.fleet.telemetry_reads import TelemetryReads
 from gridshare.fleet.twin_runner import TwinRunner
 from gridshare.ops import metrics
 from gridshare.storage.db import Database
-from gridshare.storage.homes import HomesRepository
 from gridshare.storage.ratelimit import RateLimits
 
 
@@ -45,6 +46,8 @@ class Services:
     limits: RateLimits
     revocations: RevocationFeed
     homes: HomesService
+    site_views: SiteViews
+    telemetry: TelemetryReads
     twin: TwinRunner
 
     async def aclose(self) -> None:
@@ -73,8 +76,8 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         settings.argon2_parallelism,
         settings.password_hash_concurrency,
     )
-    repo = HomesRepository(db)
     feed = revocation_feed(settings.redis_url)
+    homes = HomesService(db, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -98,10 +101,11 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         ),
         limits=RateLimits(settings.redis_url, on_refused=metrics.rate_limited),
         revocations=feed,
-        homes=HomesService(db, repo, clock),
+        homes=homes,
+        site_views=SiteViews(homes),
+        telemetry=TelemetryReads(db, homes),
         twin=TwinRunner(
             db,
-            repo,
             clock,
             backfill_days=settings.twin_backfill_days,
             raw_retention_days=settings.telemetry_raw_retention_days,

@@ -41,10 +41,10 @@ class SiteViews:
     async def current_state(self, caller: Caller, site_id: str) -> dict[str, Any]:
         """The newest reading of each primary sensor, and each controllable device's mode
         (and overlay plan, for a token that may read plans)."""
-        site = (await self.homes.site(caller, site_id)).site
+        found, controls = await self.homes.site_and_controls(caller, site_id)
+        site = found.site
         sensors = site_sensors(site)
         readings = await latest_readings(self.db, [s.sensor_id for s in sensors])
-        controls = await self.homes.repo.controls_of_site(site.site_id)
         show_plans = PLAN_READ in caller.scopes
         devices = []
         for device in site.devices:

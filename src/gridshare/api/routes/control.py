@@ -16,7 +16,7 @@ from gridshare.api.schemas import (
     SchedulePlanBody,
     error_responses,
 )
-from gridshare.auth.routes.deps import ServicesDep
+from gridshare.deps import Homes
 from gridshare.homes.modes import mode_body
 
 router = APIRouter(tags=["control"])
@@ -38,18 +38,18 @@ def _body_of(schema: str) -> dict[str, Any]:
 MODE_PATHS = ("/api/v2/devices/{synthId}/operationMode", "/api/v2/devices/{synthId}/operationmode")
 
 
-async def get_mode(synthId: SynthId, caller: DeviceReader, services: ServicesDep) -> dict[str, str]:
+async def get_mode(synthId: SynthId, caller: DeviceReader, homes: Homes) -> dict[str, str]:
     """The device's operation mode. Scope: `lunar/device.read`."""
-    return mode_body(await services.homes.mode(caller, synthId))
+    return mode_body(await homes.mode(caller, synthId))
 
 
 async def put_mode(
-    synthId: SynthId, request: Request, caller: DeviceWriter, services: ServicesDep
+    synthId: SynthId, request: Request, caller: DeviceWriter, homes: Homes
 ) -> dict[str, str]:
     """Switch mode (`simple`, `schedule`, `smart`; any case). `schedule` needs a stored schedule
     plan (422). Scope: `lunar/device.write`."""
     body = await json_body(request)
-    return mode_body(await services.homes.set_mode(caller, synthId, body))
+    return mode_body(await homes.set_mode(caller, synthId, body))
 
 
 for index, path in enumerate(MODE_PATHS):
@@ -82,11 +82,9 @@ for index, path in enumerate(MODE_PATHS):
     response_model_exclude_none=True,
     responses=READ_ERRORS,
 )
-async def get_overlay(
-    synthId: SynthId, caller: PlanReader, services: ServicesDep
-) -> dict[str, Any]:
+async def get_overlay(synthId: SynthId, caller: PlanReader, homes: Homes) -> dict[str, Any]:
     """The stored overlay plan, or `{"commands": []}`. Scope: `lunar/plan.read`."""
-    plan: dict[str, Any] = (await services.homes.overlay(caller, synthId)).to_json()
+    plan: dict[str, Any] = (await homes.overlay(caller, synthId)).to_json()
     return plan
 
 
@@ -97,11 +95,11 @@ async def get_overlay(
     openapi_extra=_body_of("OverlayPlanBody"),
 )
 async def put_overlay(
-    synthId: SynthId, request: Request, caller: PlanWriter, services: ServicesDep
+    synthId: SynthId, request: Request, caller: PlanWriter, homes: Homes
 ) -> Response:
     """Store an overlay plan (commands back to back from `startTime`, at most 7 days); empty
     `commands` deletes it. Scope: `lunar/plan.write`."""
-    await services.homes.set_overlay(caller, synthId, await json_body(request))
+    await homes.set_overlay(caller, synthId, await json_body(request))
     return Response(status_code=204)
 
 
@@ -111,12 +109,10 @@ async def put_overlay(
     response_model_exclude_none=True,
     responses=READ_ERRORS,
 )
-async def get_schedule(
-    synthId: SynthId, caller: PlanReader, services: ServicesDep
-) -> dict[str, Any]:
+async def get_schedule(synthId: SynthId, caller: PlanReader, homes: Homes) -> dict[str, Any]:
     """The weekly schedule plan that `schedule` mode follows, or `{"slots": []}`.
     Scope: `lunar/plan.read`."""
-    plan = await services.homes.schedule(caller, synthId)
+    plan = await homes.schedule(caller, synthId)
     return plan.to_json() if plan is not None else {"slots": []}
 
 
@@ -127,9 +123,9 @@ async def get_schedule(
     openapi_extra=_body_of("SchedulePlanBody"),
 )
 async def put_schedule(
-    synthId: SynthId, request: Request, caller: PlanWriter, services: ServicesDep
+    synthId: SynthId, request: Request, caller: PlanWriter, homes: Homes
 ) -> Response:
     """Store the weekly schedule (slots summing to 10,080 minutes from Monday 00:00 site-local);
     empty `slots` deletes it. Scope: `lunar/plan.write`."""
-    await services.homes.set_schedule(caller, synthId, await json_body(request))
+    await homes.set_schedule(caller, synthId, await json_body(request))
     return Response(status_code=204)
