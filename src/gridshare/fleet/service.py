@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridshare.clock import Clock
 from gridshare.fleet.site_rows import Action, StoredSite, action_of, audit_event, stored_site
 from gridshare.homes.devices import Device, apply_device_patch, device_resource, parse_device_patch
-from gridshare.homes.errors import DomainError
+from gridshare.homes.errors import DomainError, Kind
 from gridshare.homes.modes import (
     DEFAULT_MODE,
     OperationMode,
@@ -50,7 +50,7 @@ from gridshare.storage.models import AuditEvent, DeviceControl
 
 class NotFound(DomainError):
     def __init__(self, what: str) -> None:
-        super().__init__(404, "not_found", f"{what} not found")
+        super().__init__(Kind.NOT_FOUND, "not_found", f"{what} not found")
 
 
 def _storable(identifier: str) -> bool:
@@ -335,7 +335,7 @@ class HomesService:
             row = await self._lock(session, device)
             if plan.is_delete and row.mode == OperationMode.SCHEDULE:
                 raise DomainError(
-                    422,
+                    Kind.IMPOSSIBLE,
                     "schedule_in_use",
                     "the device is in schedule mode: switch mode before deleting its schedule",
                 )

@@ -10,12 +10,7 @@ from starlette.responses import Response
 
 from gridshare.api.body import json_body
 from gridshare.api.deps import DeviceReader, DeviceWriter, PlanReader, PlanWriter
-from gridshare.api.schemas import (
-    OperationModeBody,
-    OverlayPlanBody,
-    SchedulePlanBody,
-    error_responses,
-)
+from gridshare.api.schemas import OperationModeBody, error_responses
 from gridshare.deps import Homes
 from gridshare.homes.modes import mode_body
 
@@ -24,6 +19,14 @@ router = APIRouter(tags=["control"])
 SynthId = Annotated[str, Path(max_length=200, description="A device or sensor id.")]
 READ_ERRORS = error_responses(401, 403, 404, 429)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 413, 422, 429)
+
+
+def _answer(schema: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """A 200 documented by a schema of the document (plans: generated from `homes.plans`, the
+    models that validate them), plus the read errors."""
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    ok = {"description": description, "content": {"application/json": {"schema": ref}}}
+    return {200: ok, **READ_ERRORS}
 
 
 def _body_of(schema: str) -> dict[str, Any]:
@@ -78,9 +81,7 @@ for index, path in enumerate(MODE_PATHS):
 
 @router.get(
     "/api/v2/devices/{synthId}/plans/overlay",
-    response_model=OverlayPlanBody,
-    response_model_exclude_none=True,
-    responses=READ_ERRORS,
+    responses=_answer("OverlayPlanBody", 'The overlay plan (`{"commands": []}` when none)'),
 )
 async def get_overlay(synthId: SynthId, caller: PlanReader, homes: Homes) -> dict[str, Any]:
     """The stored overlay plan, or `{"commands": []}`. Scope: `lunar/plan.read`."""
@@ -105,9 +106,7 @@ async def put_overlay(
 
 @router.get(
     "/api/v2/devices/{synthId}/plans/schedule",
-    response_model=SchedulePlanBody,
-    response_model_exclude_none=True,
-    responses=READ_ERRORS,
+    responses=_answer("SchedulePlanBody", 'The weekly schedule (`{"slots": []}` when none)'),
 )
 async def get_schedule(synthId: SynthId, caller: PlanReader, homes: Homes) -> dict[str, Any]:
     """The weekly schedule plan that `schedule` mode follows, or `{"slots": []}`.

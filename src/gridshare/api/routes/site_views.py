@@ -13,7 +13,7 @@ from gridshare.api.routes.sites import SiteId
 from gridshare.api.routes.telemetry import Aggregation, Include, Interval, Resolution
 from gridshare.api.schemas import CurrentState, Savings, SiteTelemetry, error_responses
 from gridshare.deps import SiteViewsDep
-from gridshare.telemetry import TelemetryQueryError, parse_telemetry_query
+from gridshare.telemetry import parse_telemetry_query
 
 router = APIRouter(tags=["sites"])
 RESPONSES = error_responses(400, 401, 403, 404, 429)
@@ -56,14 +56,9 @@ async def site_telemetry(
     the same grammar, defaults, errors and per-stream point limit as device telemetry.
     Scope: `lunar/device.read`."""
     site = await views.site(caller, siteId)
-    try:
-        query = parse_telemetry_query(
-            interval, resolution, include, aggregation, zone=site.time_zone, api_version=2
-        )
-    except TelemetryQueryError as exc:
-        return Response(
-            status_code=400, content=orjson.dumps(exc.to_dict()), media_type="application/json"
-        )
+    query = parse_telemetry_query(
+        interval, resolution, include, aggregation, zone=site.time_zone, api_version=2
+    )
     body = await views.telemetry(site, roles, query)
     return Response(orjson.dumps(body), media_type="application/json")
 

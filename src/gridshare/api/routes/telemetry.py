@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -19,7 +18,6 @@ from gridshare.api.schemas import error_responses
 from gridshare.deps import Telemetry
 from gridshare.fleet.service import Caller
 from gridshare.fleet.telemetry_reads import TelemetryReads
-from gridshare.telemetry import TelemetryQueryError
 
 router = APIRouter(tags=["telemetry"])
 
@@ -81,14 +79,9 @@ async def _telemetry(
     include: str | None,
     aggregation: str | None,
 ) -> Response:
-    try:
-        body = await telemetry.device_telemetry(
-            caller, synth_id, api_version, interval, resolution, include, aggregation
-        )
-    except TelemetryQueryError as exc:
-        return Response(
-            status_code=400, content=orjson.dumps(exc.to_dict()), media_type="application/json"
-        )
+    body = await telemetry.device_telemetry(
+        caller, synth_id, api_version, interval, resolution, include, aggregation
+    )
     return _json(body)
 
 
