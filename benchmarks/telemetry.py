@@ -56,6 +56,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gridshare.config import Settings
+from gridshare.fleet.provisioning import store_site
 from gridshare.homes.templates import build_site
 from gridshare.services import Services, build_services
 from gridshare.storage import migrate
@@ -179,11 +180,17 @@ async def backfill(services: Services, days: int, quiet: bool) -> Backfill:
     email = f"bench-{secrets.token_hex(4)}@example.com"
     user = await services.users.create(email, "benchmark horse battery")
     site = build_site(TEMPLATE, user.id, random.Random(SEED))
-    await services.homes.repo.add_site(
-        site, owner_id=user.id, template=TEMPLATE, seed=SEED, now=services.clock.now()
-    )
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    await services.twin.start_site(site.site_id, history_start=end - timedelta(days=days))
+    await store_site(
+        services.db,
+        site,
+        owner_id=user.id,
+        template=TEMPLATE,
+        seed=SEED,
+        now=services.clock.now(),
+        twin=services.twin,
+        history_start=end - timedelta(days=days),
+    )
     battery = next(s for s, i in sensors_of(site).items() if i.role is SensorRole.BATTERY)
 
     last = [0.0]

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from gridshare import __version__
-from gridshare.api.errors import ApiError
+from gridshare.api.errors import ApiError, domain_error_response, telemetry_query_error_response
 from gridshare.api.openapi import install_openapi
 from gridshare.api.routes import control, devices, site_views, sites, tariffs, telemetry
 from gridshare.auth.purge import ExpiredRows, purging
@@ -32,6 +32,7 @@ from gridshare.ops.middleware import Observability
 from gridshare.services import Services, build_services
 from gridshare.storage import migrate
 from gridshare.storage.db import Database
+from gridshare.telemetry import TelemetryQueryError
 from gridshare.web import account, account_totp, docs
 from gridshare.web.docs import ensure_docs_client
 from gridshare.web.render import STATIC, error_page
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             creds = await demo_credentials(services)
             if creds is not None:
                 print(walkthrough(services.issuer, creds), flush=True)
-        await ensure_docs_client(services)
+        await ensure_docs_client(services.clients, services.issuer)
         WORKER_START.set_to_current_time()
         try:
             mcp: McpEndpoint = app.state.mcp
@@ -114,7 +115,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> Response:
-        return JSONResponse(exc.to_body(), status_code=exc.status)
+        return domain_error_response(exc)
+
+    @app.exception_handler(TelemetryQueryError)
+    async def telemetry_query_error(_request: Request, exc: TelemetryQueryError) -> Response:
+        return telemetry_query_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:

@@ -43,7 +43,7 @@ async def seed_if_empty(services: Services) -> bool:
         return False
     owner = await services.users.create(DEMO_EMAIL, DEMO_PASSWORD)
     await provision_sites(
-        services.homes.repo, services.clock, owner.id, DEFAULT_TEMPLATE, twin=services.twin
+        services.db, services.clock, owner.id, DEFAULT_TEMPLATE, twin=services.twin
     )
     client, _ = await services.clients.create(
         ClientOptions(

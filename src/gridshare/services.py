@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gridshare.auth.assistant_clients import AssistantClients
+from gridshare.auth.client_metadata_documents import MetadataDocumentClients
 from gridshare.auth.clients import ClientService
 from gridshare.auth.grants import GrantService
 from gridshare.auth.keys import KeyStore
@@ -22,10 +24,11 @@ from gridshare.auth.users import UserService
 from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.fleet.service import HomesService
+from gridshare.fleet.site_views import SiteViews
+from gridshare.fleet.telemetry_reads import TelemetryReads
 from gridshare.fleet.twin_runner import TwinRunner
 from gridshare.ops import metrics
 from gridshare.storage.db import Database
-from gridshare.storage.homes import HomesRepository
 from gridshare.storage.ratelimit import RateLimits
 
 
@@ -45,7 +48,11 @@ class Services:
     limits: RateLimits
     revocations: RevocationFeed
     homes: HomesService
+    site_views: SiteViews
+    telemetry: TelemetryReads
     twin: TwinRunner
+    assistants: AssistantClients
+    metadata_documents: MetadataDocumentClients
 
     async def aclose(self) -> None:
         """Release what the services hold besides the database (its owner disposes of it)."""
@@ -73,8 +80,9 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         settings.argon2_parallelism,
         settings.password_hash_concurrency,
     )
-    repo = HomesRepository(db)
     feed = revocation_feed(settings.redis_url)
+    homes = HomesService(db, clock)
+    clients = ClientService(db, clock, hmac_key, feed)
     return Services(
         settings=settings,
         clock=clock,
@@ -89,7 +97,7 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
             feed=feed,
             status_cache_seconds=settings.token_status_cache_seconds,
         ),
-        clients=ClientService(db, clock, hmac_key, feed),
+        clients=clients,
         users=UserService(db, clock, passwords, Lockout(db, clock, lockout_rule(settings))),
         grants=GrantService(db, clock, settings.code_ttl_seconds, feed),
         sessions=SessionService(db, clock, hmac_key, settings.session_ttl_seconds),
@@ -98,13 +106,18 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         ),
         limits=RateLimits(settings.redis_url, on_refused=metrics.rate_limited),
         revocations=feed,
-        homes=HomesService(db, repo, clock),
+        homes=homes,
+        site_views=SiteViews(homes),
+        telemetry=TelemetryReads(db, homes),
         twin=TwinRunner(
             db,
-            repo,
             clock,
             backfill_days=settings.twin_backfill_days,
             raw_retention_days=settings.telemetry_raw_retention_days,
             lease_seconds=settings.twin_lease_seconds,
+        ),
+        assistants=AssistantClients(db, clock, clients),
+        metadata_documents=MetadataDocumentClients(
+            db, clock, clients, settings.mcp_metadata_allow_loopback
         ),
     )

@@ -113,9 +113,7 @@ async def make_home(
     owner = await gs.homeowner()
     sites: list[Site] = []
     for template in templates:
-        sites += await provision_sites(
-            gs.services.homes.repo, gs.services.clock, owner.sub, template
-        )
+        sites += await provision_sites(gs.services.db, gs.services.clock, owner.sub, template)
     partner = partner or await gs.partner()
     # The shared client keeps the last homeowner's session cookie; without clearing it, the
     # authorization would silently be granted by that homeowner instead of this one.

@@ -11,6 +11,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from gridshare.fleet.provisioning import store_site
 from gridshare.homes.devices import DeviceKind
 from gridshare.homes.sites import Site
 from gridshare.homes.templates import build_site
@@ -42,10 +43,16 @@ async def custom_home(
     who = who or await account(gs)
     site = site.model_copy(update={"owner": who.owner.sub})
     services = gs.services
-    await services.homes.repo.add_site(
-        site, owner_id=who.owner.sub, template="custom", seed=seed, now=services.clock.now()
+    await store_site(
+        services.db,
+        site,
+        owner_id=who.owner.sub,
+        template="custom",
+        seed=seed,
+        now=services.clock.now(),
+        twin=services.twin,
+        history_start=history_start,
     )
-    await services.twin.start_site(site.site_id, history_start=history_start)
     await services.twin.advance(site.site_id, until=until)
     return TwinHome(who.owner, who.partner, who.token, site, seed)
 

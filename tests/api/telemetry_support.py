@@ -18,6 +18,7 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
+from gridshare.fleet.provisioning import store_site
 from gridshare.homes.sites import Site
 from gridshare.homes.templates import build_site
 from gridshare.homes.topology import SensorInfo, sensors_of
@@ -128,11 +129,17 @@ async def twin_home(
     if time_zone is not None:
         site = site.model_copy(update={"time_zone": time_zone})
     services = gs.services
-    await services.homes.repo.add_site(
-        site, owner_id=owner.sub, template=template, seed=seed, now=services.clock.now()
+    await store_site(
+        services.db,
+        site,
+        owner_id=owner.sub,
+        template=template,
+        seed=seed,
+        now=services.clock.now(),
+        twin=services.twin if history_start is not None else None,
+        history_start=history_start,
     )
     if history_start is not None:
-        await services.twin.start_site(site.site_id, history_start=history_start)
         if until is not None:
             await services.twin.advance(site.site_id, until=until)
     return TwinHome(owner, who.partner, who.token, site, seed)

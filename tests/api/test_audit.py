@@ -63,7 +63,7 @@ async def test_each_write_is_recorded_with_who_what_and_when(gs: TestServices) -
     assert details[2] == {"mode": "schedule"}
     assert details[3]["commands"] == 2
 
-    recent = await gs.services.homes.repo.recent_actions(home.owner.sub, home.partner.client_id)
+    recent = await gs.services.homes.recent_actions(home.owner.sub, home.partner.client_id)
     assert [a.action for a in recent] == [
         "overlay.set",
         "mode.set",
@@ -151,4 +151,4 @@ async def test_another_homeowner_does_not_see_the_actions(gs: TestServices) -> N
     page = await gs.http.get("/account")
     assert page.status_code == 200
     assert _actions_in(_partner_row(page.text, a.partner.client_id)) == []
-    assert await gs.services.homes.repo.recent_actions(b.owner.sub, a.partner.client_id) == []
+    assert await gs.services.homes.recent_actions(b.owner.sub, a.partner.client_id) == []

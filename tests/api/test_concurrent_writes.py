@@ -37,7 +37,7 @@ async def test_first_writes_to_a_device_at_once_all_succeed(gs: TestServices) ->
         assert (await gs.http.get(f"{base}/operationMode", headers=h)).json() == {"mode": "smart"}
         assert (await gs.http.get(f"{base}/plans/overlay", headers=h)).json() == overlay_body(kind)
         assert (await gs.http.get(f"{base}/plans/schedule", headers=h)).json() == slots
-    actions = await gs.services.homes.repo.recent_actions(
+    actions = await gs.services.homes.recent_actions(
         home.owner.sub, home.partner.client_id, limit=100
     )
     assert len(actions) == 12, "every write is audited exactly once"

@@ -95,7 +95,7 @@ async def test_another_homeowners_ids_are_404_like_unknown_ones(
     # B even uses the same partner app: isolation is by homeowner, not by client.
     b = await make_home(gs, ["hybrid_home"], partner=a.partner)
     before = await _snapshot(gs, a)
-    actions_before = await gs.services.homes.repo.recent_actions(
+    actions_before = await gs.services.homes.recent_actions(
         a.owner.sub, a.partner.client_id, limit=1000
     )
 
@@ -121,11 +121,11 @@ async def test_another_homeowners_ids_are_404_like_unknown_ones(
     assert leaks == []
 
     assert await _snapshot(gs, a) == before
-    actions_after = await gs.services.homes.repo.recent_actions(
+    actions_after = await gs.services.homes.recent_actions(
         a.owner.sub, a.partner.client_id, limit=1000
     )
     assert actions_after == actions_before
-    assert await gs.services.homes.repo.recent_actions(b.owner.sub, b.partner.client_id) == []
+    assert await gs.services.homes.recent_actions(b.owner.sub, b.partner.client_id) == []
 
 
 async def test_lists_only_show_the_callers_own_sites_and_devices(gs: TestServices) -> None:

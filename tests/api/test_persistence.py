@@ -73,7 +73,7 @@ async def test_mode_plans_and_names_survive_a_restart(settings: Settings) -> Non
         assert [e["siteId"] for e in (await get("/api/v2/sites"))["entries"]] == [
             s.site_id for s in home.sites
         ]
-        actions = await gs2.services.homes.repo.recent_actions(
+        actions = await gs2.services.homes.recent_actions(
             home.owner.sub, home.partner.client_id, limit=100
         )
         assert {a.action for a in actions} == EXPECTED_AUDIT

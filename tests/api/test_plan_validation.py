@@ -92,7 +92,7 @@ async def run_cases(
 
 
 async def audit_count(gs: TestServices, home: Home) -> int:
-    actions = await gs.services.homes.repo.recent_actions(
+    actions = await gs.services.homes.recent_actions(
         home.owner.sub, home.partner.client_id, limit=10_000
     )
     return len(actions)

@@ -57,8 +57,7 @@ async def test_the_call_beyond_the_limit_is_429(settings: Settings) -> None:
             )
             assert response.status_code == 429, (endpoint.id, response.text)
         assert (
-            await gs.services.homes.repo.recent_actions(home.owner.sub, home.partner.client_id)
-            == []
+            await gs.services.homes.recent_actions(home.owner.sub, home.partner.client_id) == []
         ), "a rate-limited write does nothing"
 
 

@@ -21,9 +21,7 @@ async def test_pruned_raw_samples_leave_rollups_answering(gs: TestServices) -> N
     minutes_before = await entries(gs.http, headers, sensor, interval=old_day, resolution="PT1M")
     assert len(hourly_before) == 24 and len(minutes_before) == 1440
 
-    runner = TwinRunner(
-        gs.services.db, gs.services.homes.repo, gs.services.clock, raw_retention_days=1.0
-    )
+    runner = TwinRunner(gs.services.db, gs.services.clock, raw_retention_days=1.0)
     assert await runner.prune() > 0
     assert await runner.prune() == 0, "pruning runs at most hourly"
 

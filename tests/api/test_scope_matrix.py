@@ -66,7 +66,7 @@ async def test_only_the_contract_scope_passes(gs: TestServices, endpoint: Endpoi
         assert www.startswith("Bearer "), www
         assert 'error="insufficient_scope"' in www and f'scope="{endpoint.scope}"' in www, www
     # Refused writes left no trace.
-    actions = await gs.services.homes.repo.recent_actions(home.owner.sub, home.partner.client_id)
+    actions = await gs.services.homes.recent_actions(home.owner.sub, home.partner.client_id)
     assert len(actions) == (1 if endpoint.is_write else 0), actions
 
 
@@ -96,7 +96,7 @@ async def test_no_or_broken_token_is_401(gs: TestServices, endpoint: Endpoint) -
                 )
             except AssertionError as exc:
                 raise AssertionError(f"{label}: {exc}") from exc
-    assert await gs.services.homes.repo.recent_actions(home.owner.sub, home.partner.client_id) == []
+    assert await gs.services.homes.recent_actions(home.owner.sub, home.partner.client_id) == []
     # The token itself is fine: the same call with it succeeds.
     response = await endpoint.call(gs.http, home.headers, **_ids(home))
     assert response.status_code == endpoint.ok, response.text

@@ -8,7 +8,7 @@ from tests.support import TestServices
 
 async def test_partner_walks_the_home(gs: TestServices) -> None:
     owner = await gs.homeowner()
-    await provision_sites(gs.services.homes.repo, gs.services.clock, owner.sub, "hybrid_home")
+    await provision_sites(gs.services.db, gs.services.clock, owner.sub, "hybrid_home")
     partner = await gs.partner()
     token = (await gs.tokens(partner, owner))["access_token"]
     h = {"Authorization": f"Bearer {token}"}

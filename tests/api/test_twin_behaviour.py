@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from gridshare.clock import Clock
+from gridshare.fleet.service import Caller
 from gridshare.fleet.twin_adapter import to_batches, to_site_control, to_twin_site
 from gridshare.storage.models import TwinStateRow
 from gridshare.twin import TwinState, simulate
@@ -230,13 +231,12 @@ async def counterfactual(gs: TestServices, home: TwinHome) -> dict[str, Any]:
     async with gs.services.db.read() as session:
         row = await session.get(TwinStateRow, home.site.site_id)
     assert row is not None
-    stored = await gs.services.homes.repo.load_site(home.site.site_id)
-    assert stored is not None
+    stored, stored_controls = await gs.services.homes.site_and_controls(
+        Caller(home.owner.sub, home.partner.client_id), home.site.site_id
+    )
     twin = to_twin_site(stored.site, stored.seed)
     state = dataclasses.replace(TwinState.from_dict(row.state), smart_plan=None)
-    controls = to_site_control(
-        stored.site, await gs.services.homes.repo.controls_of_site(home.site.site_id)
-    )
+    controls = to_site_control(stored.site, stored_controls)
     result = simulate(twin, state, from_minute(state.minute + 1), controls, gs.services.twin.config)
     return dict(to_batches(stored.site, twin, result))
 

@@ -24,7 +24,7 @@ SHORT = {"twin_backfill_days": 0.01}
 
 def second_process(services: Services) -> TwinRunner:
     """Another process's runner on the same database and clock."""
-    return TwinRunner(services.db, services.homes.repo, services.clock, backfill_days=0.01)
+    return TwinRunner(services.db, services.clock, backfill_days=0.01)
 
 
 async def lease_of(services: Services, site_id: str) -> TwinStateRow | None:

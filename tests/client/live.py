@@ -41,7 +41,7 @@ class LiveServer(BaseLiveServer):
         async def make() -> Owner:
             user = await self.services.users.create(email, PASSWORD)
             made = await provision_sites(
-                self.services.homes.repo, self.services.clock, user.id, template, sites
+                self.services.db, self.services.clock, user.id, template, sites
             )
             return Owner(user.id, user.email, sites=[s.site_id for s in made])
 

@@ -31,11 +31,12 @@ import pytest
 from sqlalchemy import func, select
 
 from gridshare.config import Settings
+from gridshare.fleet.site_rows import stored_site
 from gridshare.fleet.twin_adapter import to_batches, to_site_control, to_twin_site
 from gridshare.homes.topology import sensors_of
 from gridshare.services import build_services
+from gridshare.storage import homes as homes_rows
 from gridshare.storage.db import Database
-from gridshare.storage.homes import HomesRepository
 from gridshare.storage.models import TwinStateRow
 from gridshare.storage.models.homes import SiteRow
 from gridshare.telemetry.aggregate import MISSING, Rollups, SampleBatch, rollup_samples
@@ -195,10 +196,10 @@ async def test_sigkill_mid_backfill_loses_nothing_acknowledged(database_url: str
         row = await state_row(db)
         assert row is not None
         done = row.sim_minute
-        repo = HomesRepository(db)
-        stored = await repo.load_site(row.site_id)
-        assert stored is not None
         async with db.read() as session:
+            site_row = await homes_rows.site_row(session, row.site_id)
+            assert site_row is not None
+            stored = stored_site(site_row, await homes_rows.device_rows(session, row.site_id))
             created = (
                 await session.execute(
                     select(SiteRow.created_at).where(SiteRow.site_id == row.site_id)
@@ -233,7 +234,9 @@ async def test_sigkill_mid_backfill_loses_nothing_acknowledged(database_url: str
         assert after is not None and after.sim_minute == end
         # 3. complete, exact, and equal to an uninterrupted run
         batches = await assert_complete(db, sensors, start, end)
-        controls = to_site_control(stored.site, await repo.controls_of_site(row.site_id))
+        async with db.read() as session:
+            stored_controls = await homes_rows.controls_of_site(session, row.site_id)
+        controls = to_site_control(stored.site, stored_controls)
     finally:
         await db.dispose()
     twin = to_twin_site(stored.site, stored.seed)

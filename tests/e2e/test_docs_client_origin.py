@@ -62,5 +62,6 @@ async def test_a_docs_client_registered_before_is_pinned_at_start(live_server: L
             )
 
     live.call(as_registered_before())
-    live.call(ensure_docs_client(live.services))  # what every start does
+    # what every start does
+    live.call(ensure_docs_client(live.services.clients, live.services.issuer))
     await assert_pinned(live)

@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from gridshare.config import Settings
-from gridshare.mcp.metadata_documents import (
+from gridshare.auth.client_metadata_documents import (
     MetadataDocumentError,
     check_url,
     fetch_document,
 )
+from gridshare.config import Settings
 from tests.client.live import LiveServer
 from tests.mcp.support import mcp_url
 from tests.support import Partner, TestServices

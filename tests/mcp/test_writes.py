@@ -80,7 +80,7 @@ async def test_write_tools_change_the_home_and_are_audited(live: LiveServer) -> 
             "set_device_operation_mode", {"device_id": device, "mode": "turbo"}
         )
         assert bad.is_error
-    actions = live.call(live.services.homes.repo.recent_actions(owner.sub, partner.client_id))
+    actions = live.call(live.services.homes.recent_actions(owner.sub, partner.client_id))
     assert [a.action for a in actions] == ["overlay.clear", "overlay.set", "mode.set"]
 
 

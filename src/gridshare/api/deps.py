@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from gridshare.api.errors import ApiError
 from gridshare.auth.bearer import BearerError, authenticate_bearer
-from gridshare.auth.routes.deps import ServicesDep
 from gridshare.auth.scopes import API_SCOPES, DEVICE_READ, DEVICE_WRITE, PLAN_READ, PLAN_WRITE
+from gridshare.deps import services_of
 from gridshare.fleet.service import Caller
 
 #: Documents the security scheme in /openapi.json; the check itself is `authenticate_bearer`.
@@ -35,11 +35,11 @@ def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
     async def dependency(
         request: Request,
         response: Response,
-        services: ServicesDep,
         # A default rather than `Annotated[...]`: under `from __future__ import annotations` an
         # annotation naming the closure's `scope` cannot be resolved, and /openapi.json fails.
         _doc: str | None = Security(oauth2_scheme, scopes=[scope]),
     ) -> Caller:
+        services = services_of(request)
         try:
             token = await authenticate_bearer(request, services.tokens, required_scope=scope)
         except BearerError as exc:

@@ -1,10 +1,39 @@
-"""The customer API's error shape: `{"message", "code"}` with the contract's statuses."""
+"""The customer API's error shape, `{"message", "code"}`, and the one place where a domain
+error's kind becomes an HTTP status."""
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from typing import Final
 
-from gridshare.homes.errors import utf8_safe
+import orjson
+from starlette.responses import JSONResponse, Response
+
+from gridshare.homes.errors import DomainError, Kind, utf8_safe
+from gridshare.telemetry import TelemetryQueryError
+
+#: The HTTP status of each kind of domain error.
+STATUS: Final[dict[Kind, int]] = {
+    Kind.MALFORMED: 400,
+    Kind.NOT_FOUND: 404,
+    Kind.IMPOSSIBLE: 422,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    return STATUS[exc.kind]
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    return JSONResponse(exc.to_body(), status_code=status_of(exc))
+
+
+def telemetry_query_error_response(exc: TelemetryQueryError) -> Response:
+    """A telemetry query the contract refuses: always malformed (400)."""
+    return Response(
+        orjson.dumps(exc.to_dict()),
+        status_code=STATUS[Kind.MALFORMED],
+        media_type="application/json",
+    )
 
 
 class ApiError(Exception):

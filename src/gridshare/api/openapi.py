@@ -3,6 +3,7 @@ absolute OAuth URLs pointing at our own authorization server."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,19 +11,16 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from gridshare.api.schemas import (
-    DevicePatchBody,
-    OperationModeInput,
-    OverlayPlanBody,
-    SchedulePlanBody,
-)
+from gridshare.api.schemas import DevicePatchBody, OperationModeInput
+from gridshare.homes.plans import OverlayPlan, SchedulePlan
 
-REQUEST_BODIES: list[type[BaseModel]] = [
-    DevicePatchBody,
-    OperationModeInput,
-    OverlayPlanBody,
-    SchedulePlanBody,
-]
+REQUEST_BODIES: list[type[BaseModel]] = [DevicePatchBody, OperationModeInput]
+#: The plan bodies, documented from the very models that validate them, under their names here.
+PLAN_BODIES: dict[str, type[BaseModel]] = {
+    "OverlayPlanBody": OverlayPlan,
+    "SchedulePlanBody": SchedulePlan,
+}
+REF = "#/components/schemas/{model}"
 
 DESCRIPTION = """
 The Gridshare Customer API: a homeowner's sites, devices, telemetry, operation modes and plans,
@@ -40,12 +38,10 @@ def install_openapi(app: FastAPI, issuer: str) -> None:
         schema = get_openapi(
             title=app.title, version=app.version, description=DESCRIPTION, routes=app.routes
         )
-        _, defs = models_json_schema(
-            [(m, "validation") for m in REQUEST_BODIES],
-            ref_template="#/components/schemas/{model}",
-        )
+        _, defs = models_json_schema([(m, "validation") for m in REQUEST_BODIES], ref_template=REF)
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update(defs.get("$defs", {}))
+        components["schemas"].update(plan_schemas())
         _validation_errors_are_400(schema)
         for scheme in components.get("securitySchemes", {}).values():
             flow = scheme.get("flows", {}).get("authorizationCode")
@@ -57,6 +53,24 @@ def install_openapi(app: FastAPI, issuer: str) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def plan_schemas() -> dict[str, Any]:
+    """The plan bodies' schemas from `homes.plans`: renamed to their names in the document, and
+    the overlay's command union named `OverlayCommand` (one closed schema per command type)."""
+    _, defs = models_json_schema(
+        [(m, "validation") for m in PLAN_BODIES.values()], ref_template=REF
+    )
+    text = json.dumps(defs["$defs"])
+    for name, model in PLAN_BODIES.items():
+        text = text.replace(f'"{REF.format(model=model.__name__)}"', f'"{REF.format(model=name)}"')
+    schemas: dict[str, Any] = json.loads(text)
+    for name, model in PLAN_BODIES.items():
+        schemas[name] = schemas.pop(model.__name__)
+    commands = schemas["OverlayPlanBody"]["properties"]["commands"]
+    schemas["OverlayCommand"] = commands["items"]
+    commands["items"] = {"$ref": REF.format(model="OverlayCommand")}
+    return schemas
 
 
 _FASTAPI_422 = "#/components/schemas/HTTPValidationError"

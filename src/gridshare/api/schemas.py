@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -102,66 +101,6 @@ class OperationModeInput(BaseModel):
     mode: str = Field(description="simple, schedule or smart, in any case.")
 
 
-MAX_ABS_POWER_W = 1_000_000
-
-
-class OverlayCommand(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["charge", "idle", "setpoint", "heatWater"]
-    durationMinutes: int = Field(ge=1)
-    powerW: int | None = Field(
-        default=None,
-        ge=-MAX_ABS_POWER_W,
-        le=MAX_ABS_POWER_W,
-        description="Required for setpoint, optional for charge, refused otherwise; "
-        "positive = into the device.",
-    )
-
-
-class OverlayPlanBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    startTime: datetime | None = Field(
-        default=None,
-        description="ISO 8601 date-time with offset; required unless `commands` is empty.",
-    )
-    commands: list[OverlayCommand] = Field(
-        description="Back to back from startTime, at most 7 days in all; empty deletes the plan."
-    )
-
-
-class ScheduleIntent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["idle", "charge", "discharge", "balance"]
-    # `int | float`, not `float`: a stored 20 is sent back as 20, not 20.0.
-    socMin: int | float = Field(ge=0, le=100)
-    socMax: int | float = Field(ge=0, le=100)
-    powerW: int | None = Field(
-        default=None,
-        ge=-MAX_ABS_POWER_W,
-        le=MAX_ABS_POWER_W,
-        description="Only for charge (> 0) and discharge (< 0).",
-    )
-
-
-class ScheduleSlot(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    durationMinutes: int = Field(ge=1)
-    intent: ScheduleIntent
-
-
-class SchedulePlanBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    slots: list[ScheduleSlot] = Field(
-        description="Back to back from Monday 00:00 site-local; 10,080 minutes in all; "
-        "empty deletes the schedule."
-    )
-
-
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     words = {
         400: "Malformed input",
@@ -216,7 +155,7 @@ class ControlState(BaseModel):
     operationMode: Literal["simple", "schedule", "smart"]
     overlayPlan: dict[str, Any] | None = Field(
         default=None,
-        description="The stored overlay plan (`{\"commands\": []}` if none); only for a token "
+        description='The stored overlay plan (`{"commands": []}` if none); only for a token '
         "that also has `lunar/plan.read`.",
     )
 

@@ -12,8 +12,6 @@ import base64
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-from sqlalchemy import delete, select, update
-
 from gridshare.auth import redirects
 from gridshare.auth.digests import constant_time_equal, hmac_hex, new_client_id, random_token
 from gridshare.auth.errors import InvalidClient, InvalidRequest
@@ -21,8 +19,9 @@ from gridshare.auth.params import ParamError, Params
 from gridshare.auth.revocation import LocalFeed, RevocationFeed
 from gridshare.auth.scopes import ALL_SCOPES, DEFAULT_CLIENT_SCOPES
 from gridshare.clock import Clock
+from gridshare.storage import clients as rows
 from gridshare.storage.db import Database
-from gridshare.storage.models import AuthCode, Client, ClientSecret, TokenFamily
+from gridshare.storage.models import Client, ClientSecret
 
 MAX_ACTIVE_SECRETS = 2
 ACCESS_TTL_RANGE = (300, 86400)
@@ -119,13 +118,10 @@ class ClientService:
             disabled=False,
             created_at=now,
         )
-        secret = None
+        secret = None if opts.public else random_token(32)
+        secrets = [] if secret is None else [self._secret_row(client.client_id, secret)]
         async with self.db.write() as session:
-            session.add(client)
-            await session.flush()
-            if not opts.public:
-                secret = random_token(32)
-                session.add(self._secret_row(client.client_id, secret))
+            await rows.add(session, client, secrets)
         return client, secret
 
     def _secret_row(self, client_id: str, secret: str) -> ClientSecret:
@@ -138,13 +134,11 @@ class ClientService:
 
     async def get(self, client_id: str) -> Client | None:
         async with self.db.read() as session:
-            return await session.get(Client, client_id)
+            return await rows.get(session, client_id)
 
     async def list_all(self) -> list[Client]:
         async with self.db.read() as session:
-            return list(
-                (await session.execute(select(Client).order_by(Client.created_at))).scalars()
-            )
+            return await rows.all_clients(session)
 
     async def set_disabled(self, client_id: str, disabled: bool) -> bool:
         """Disable or re-enable a client; False if there is no such client.
@@ -155,80 +149,42 @@ class ClientService:
         """
         now = self.clock.now()
         async with self.db.write() as session:
-            result = await session.execute(
-                update(Client).where(Client.client_id == client_id).values(disabled=disabled)
-            )
+            found = await rows.set_disabled(session, client_id, disabled)
             if disabled:
-                await session.execute(
-                    update(TokenFamily)
-                    .where(TokenFamily.client_id == client_id, TokenFamily.revoked_at.is_(None))
-                    .values(revoked_at=now, revoked_reason="client_disabled")
-                )
-                await session.execute(
-                    delete(AuthCode).where(
-                        AuthCode.client_id == client_id, AuthCode.redeemed_at.is_(None)
-                    )
-                )
+                await rows.revoke_holdings(session, client_id, now)
         if disabled:
             await self.feed.bump()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return found
 
     async def pin_redirect_uri(self, client_id: str, uri: str) -> None:
         """Make `uri` the client's only redirect URI, matched exactly (port included)."""
         redirects.validate_registration(uri)
         async with self.db.write() as session:
-            await session.execute(
-                update(Client)
-                .where(Client.client_id == client_id)
-                .values(redirect_uris=[uri], loopback_any_port=False)
-            )
+            await rows.pin_redirect_uri(session, client_id, uri)
 
     async def active_secrets(self, client_id: str) -> list[ClientSecret]:
         async with self.db.read() as session:
-            rows = await session.execute(
-                select(ClientSecret)
-                .where(ClientSecret.client_id == client_id, ClientSecret.revoked_at.is_(None))
-                .order_by(ClientSecret.id)
-            )
-            return list(rows.scalars())
+            return await rows.active_secrets(session, client_id)
 
     async def add_secret(self, client_id: str) -> tuple[int, str]:
         """A new secret for a confidential client; at most two are active at once."""
         async with self.db.write() as session:
-            client = await session.get(Client, client_id)
+            client = await rows.get(session, client_id)
             if client is None:
                 raise ClientConfigError(f"no client {client_id!r}")
             if client.public:
                 raise ClientConfigError("public clients have no secrets")
-            active = (
-                await session.execute(
-                    select(ClientSecret.id).where(
-                        ClientSecret.client_id == client_id, ClientSecret.revoked_at.is_(None)
-                    )
-                )
-            ).all()
+            active = await rows.active_secrets(session, client_id)
             if len(active) >= MAX_ACTIVE_SECRETS:
                 raise ClientConfigError(
                     "two secrets are active already: remove one before adding another"
                 )
             secret = random_token(32)
-            row = self._secret_row(client_id, secret)
-            session.add(row)
-            await session.flush()
-            return row.id, secret
+            return await rows.add_secret(session, self._secret_row(client_id, secret)), secret
 
     async def remove_secret(self, client_id: str, secret_id: int) -> bool:
         async with self.db.write() as session:
-            result = await session.execute(
-                update(ClientSecret)
-                .where(
-                    ClientSecret.id == secret_id,
-                    ClientSecret.client_id == client_id,
-                    ClientSecret.revoked_at.is_(None),
-                )
-                .values(revoked_at=self.clock.now())
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+            return await rows.revoke_secret(session, client_id, secret_id, self.clock.now())
 
     async def authenticate(self, authorization: str | None, params: Params) -> Client:
         """The client making a token/revoke request, or InvalidClient/InvalidRequest."""

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridshare.auth import pkce
@@ -21,6 +20,7 @@ from gridshare.auth.digests import random_token, sha256_hex
 from gridshare.auth.errors import InvalidGrant, InvalidRequest
 from gridshare.auth.revocation import LocalFeed, RevocationFeed
 from gridshare.clock import Clock
+from gridshare.storage import grants as rows
 from gridshare.storage.db import Database
 from gridshare.storage.models import (
     AuthCode,
@@ -66,29 +66,15 @@ class GrantService:
     ) -> Grant | None:
         """The live grant covering `scopes`, if the homeowner already agreed to them."""
         async with self.db.read() as session:
-            grant = await self._live_grant(session, user_id, client_id)
+            grant = await rows.live_grant(session, user_id, client_id)
         if grant is not None and set(scopes) <= set(grant.scopes):
             return grant
         return None
 
-    @staticmethod
-    async def _live_grant(session: AsyncSession, user_id: str, client_id: str) -> Grant | None:
-        result = await session.execute(
-            select(Grant)
-            .where(
-                Grant.user_id == user_id,
-                Grant.client_id == client_id,
-                Grant.revoked_at.is_(None),
-            )
-            .order_by(Grant.created_at.desc())
-            .limit(1)
-        )
-        return result.scalar_one_or_none()
-
     async def record_consent(self, user_id: str, client_id: str, scopes: list[str]) -> Grant:
         """Remember consent; an existing grant grows to the union of the scopes."""
         async with self.db.write() as session:
-            grant = await self._live_grant(session, user_id, client_id)
+            grant = await rows.live_grant(session, user_id, client_id)
             if grant is None:
                 grant = Grant(
                     id=str(uuid.uuid4()),
@@ -104,30 +90,15 @@ class GrantService:
 
     async def connections(self, user_id: str) -> list[Connection]:
         async with self.db.read() as session:
-            rows = await session.execute(
-                select(Grant, Client.name)
-                .join(Client, Client.client_id == Grant.client_id)
-                .where(Grant.user_id == user_id, Grant.revoked_at.is_(None))
-                .order_by(Grant.created_at)
-            )
-            return [Connection(grant, name) for grant, name in rows.all()]
+            found = await rows.live_grants_with_names(session, user_id)
+        return [Connection(grant, name) for grant, name in found]
 
     async def revoke_grant(self, user_id: str, grant_id: str) -> bool:
         """Withdraw consent: every token of every family under the grant dies at once."""
         now = self.clock.now()
         async with self.db.write() as session:
-            result = await session.execute(
-                update(Grant)
-                .where(Grant.id == grant_id, Grant.user_id == user_id, Grant.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
-            if not result.rowcount:  # type: ignore[attr-defined]
+            if not await rows.revoke_grant(session, user_id, grant_id, now):
                 return False
-            await session.execute(
-                update(TokenFamily)
-                .where(TokenFamily.grant_id == grant_id, TokenFamily.revoked_at.is_(None))
-                .values(revoked_at=now, revoked_reason="grant_revoked")
-            )
         await self.feed.bump()
         return True
 
@@ -174,7 +145,7 @@ class GrantService:
         now = self.clock.now()
         replayed = False
         async with self.db.write() as session:
-            row = await session.get(AuthCode, sha256_hex(code), with_for_update=True)
+            row = await rows.code_for_update(session, sha256_hex(code))
             if row is None or row.client_id != client.client_id:
                 raise InvalidGrant("authorization code is invalid")
             # A replay must pass every check a first redemption would (the caller authenticated
@@ -185,7 +156,7 @@ class GrantService:
             if row.redeemed_at is not None:
                 replayed = True
                 if row.family_id is not None:
-                    await self._revoke_family(session, row.family_id, "code_replayed", now)
+                    await rows.revoke_family(session, row.family_id, "code_replayed", now)
             else:
                 grant = await session.get(Grant, row.grant_id)
                 user = await session.get(User, row.user_id)
@@ -205,12 +176,7 @@ class GrantService:
                     generation=0,
                     resource=row.resource,
                 )
-                claimed = await session.execute(
-                    update(AuthCode)
-                    .where(AuthCode.code_hash == row.code_hash, AuthCode.redeemed_at.is_(None))
-                    .values(redeemed_at=now, family_id=family.id)
-                )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                if not await rows.claim_code(session, row.code_hash, family.id, now):
                     raise InvalidGrant("authorization code is invalid")
                 session.add(family)
                 await session.flush()  # the family row must exist before its first token
@@ -253,10 +219,10 @@ class GrantService:
         now = self.clock.now()
         reused = False
         async with self.db.write() as session:
-            row = await session.get(RefreshToken, sha256_hex(token))
+            row = await rows.refresh_row(session, sha256_hex(token))
             if row is None:
                 raise InvalidGrant("refresh token is invalid")
-            family = await session.get(TokenFamily, row.family_id, with_for_update=True)
+            family = await rows.family(session, row.family_id, for_update=True)
             if family is None or family.client_id != client.client_id:
                 raise InvalidGrant("refresh token is invalid")
             if family.revoked_at is not None or family.expires_at <= now:
@@ -281,7 +247,7 @@ class GrantService:
                 session.add(self._refresh_row(family.id, family.generation, new_token, now))
             else:
                 reused = True
-                await self._revoke_family(session, family.id, "refresh_token_reused", now)
+                await rows.revoke_family(session, family.id, "refresh_token_reused", now)
             if not reused:
                 grant.last_used_at = now
                 return Issued(user, family, new_token)
@@ -290,12 +256,7 @@ class GrantService:
 
     async def _rotate(self, session: AsyncSession, family: TokenFamily, now: datetime) -> str:
         current = family.generation
-        result = await session.execute(
-            update(TokenFamily)
-            .where(TokenFamily.id == family.id, TokenFamily.generation == current)
-            .values(generation=current + 1, rotated_at=now)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await rows.next_generation(session, family.id, current, now):
             raise InvalidGrant("refresh token is invalid")
         family.generation = current + 1
         family.rotated_at = now
@@ -307,24 +268,14 @@ class GrantService:
         """RFC 7009: revoke the token's family; unknown tokens (or another client's) are a no-op."""
         now = self.clock.now()
         async with self.db.write() as session:
-            row = await session.get(RefreshToken, sha256_hex(token))
+            row = await rows.refresh_row(session, sha256_hex(token))
             if row is None:
                 return
-            family = await session.get(TokenFamily, row.family_id)
+            family = await rows.family(session, row.family_id)
             if family is None or family.client_id != client.client_id:
                 return
-            await self._revoke_family(session, family.id, "revoked_by_client", now)
+            await rows.revoke_family(session, family.id, "revoked_by_client", now)
         await self.feed.bump()
-
-    @staticmethod
-    async def _revoke_family(
-        session: AsyncSession, family_id: str, reason: str, now: datetime
-    ) -> None:
-        await session.execute(
-            update(TokenFamily)
-            .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
-            .values(revoked_at=now, revoked_reason=reason)
-        )
 
     async def start_implicit_family(
         self,

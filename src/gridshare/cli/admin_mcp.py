@@ -16,9 +16,7 @@ from gridshare.cli.common import DatabaseOption, JsonOption, emit, fail
 
 
 def _assistants(services: Any) -> Any:
-    from gridshare.mcp.clients import AssistantClients
-
-    return AssistantClients(services.db, services.clock, services.clients)
+    return services.assistants
 
 
 @app.command("mcp-list")

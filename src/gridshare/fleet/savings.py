@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from gridshare.homes.errors import DomainError
+from gridshare.homes.errors import DomainError, Kind
 from gridshare.homes.sites import Site
 from gridshare.homes.topology import SensorRole, sensors_of
 from gridshare.storage.db import Database
@@ -72,9 +72,9 @@ def months_of(raw_interval: str | None, zone_name: str, now: datetime) -> list[M
         try:
             interval = parse_interval(raw_interval, api_version=2)
         except TelemetryQueryError as exc:
-            raise DomainError(400, exc.code, exc.message) from None
+            raise DomainError(Kind.MALFORMED, exc.code, exc.message) from None
         if interval.end.year > LATEST_YEAR:
-            raise DomainError(400, "interval_out_of_range", "savings end in 2199")
+            raise DomainError(Kind.MALFORMED, "interval_out_of_range", "savings end in 2199")
         start = interval.start.astimezone(zone)
         # the month holding the last instant before the (exclusive) end
         end = datetime.fromtimestamp(interval.end_s - 1, UTC).astimezone(zone)
@@ -82,7 +82,9 @@ def months_of(raw_interval: str | None, zone_name: str, now: datetime) -> list[M
     count = (last[0] - first[0]) * 12 + last[1] - first[1] + 1
     if count > MAX_MONTHS:
         raise DomainError(
-            400, "interval_too_long", f"savings cover at most {MAX_MONTHS} months per call"
+            Kind.MALFORMED,
+            "interval_too_long",
+            f"savings cover at most {MAX_MONTHS} months per call",
         )
     months = []
     year, month = first

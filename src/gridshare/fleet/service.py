@@ -1,4 +1,8 @@
-"""Owner-scoped reads and audited writes over the homes.
+"""Owner-scoped reads and audited writes over the homes: the homes use cases.
+
+Each public method is one use case and opens exactly one unit of work (`db.read()` or
+`db.write()`), passing its session down to the repositories (`gridshare.storage.homes`), so a
+write, the checks it depends on and its audit row commit or roll back together.
 
 Every method takes the caller (`Caller`: homeowner `sub` and partner `client_id`) and answers
 `NotFound` both for ids that do not exist and for ids of another homeowner, so a token can never
@@ -10,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridshare.clock import Clock
+from gridshare.fleet.site_rows import Action, StoredSite, action_of, audit_event, stored_site
 from gridshare.homes.devices import Device, apply_device_patch, device_resource, parse_device_patch
-from gridshare.homes.errors import DomainError
+from gridshare.homes.errors import DomainError, Kind
 from gridshare.homes.modes import (
     DEFAULT_MODE,
     OperationMode,
@@ -37,14 +42,15 @@ from gridshare.homes.topology import (
     resolve_synth_id,
     split_sensor_id,
 )
+from gridshare.storage import grants as grant_rows
+from gridshare.storage import homes as rows
 from gridshare.storage.db import Database
-from gridshare.storage.homes import HomesRepository, StoredSite, audit_event
-from gridshare.storage.models import Client, DeviceControl, Grant
+from gridshare.storage.models import AuditEvent, DeviceControl
 
 
 class NotFound(DomainError):
     def __init__(self, what: str) -> None:
-        super().__init__(404, "not_found", f"{what} not found")
+        super().__init__(Kind.NOT_FOUND, "not_found", f"{what} not found")
 
 
 def _storable(identifier: str) -> bool:
@@ -98,38 +104,60 @@ OTHER_PARTNER = "another partner"
 
 
 class HomesService:
-    def __init__(self, db: Database, repo: HomesRepository, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
-        self.repo = repo
         self.clock = clock
         self._sources: dict[tuple[str, str], TelemetrySource] = {}
 
     # -- reads -------------------------------------------------------------------------------
 
     async def site_ids(self, caller: Caller) -> list[str]:
-        return await self.repo.site_ids(caller.user_id)
+        async with self.db.read() as session:
+            return await rows.site_ids(session, caller.user_id)
 
     async def device_ids(self, caller: Caller) -> list[str]:
-        return await self.repo.device_ids(caller.user_id)
+        async with self.db.read() as session:
+            return await rows.device_ids(session, caller.user_id)
 
     async def site(self, caller: Caller, site_id: str) -> StoredSite:
+        async with self.db.read() as session:
+            return await self._site(session, caller, site_id)
+
+    async def site_and_controls(
+        self, caller: Caller, site_id: str
+    ) -> tuple[StoredSite, dict[str, DeviceControl]]:
+        """The caller's site and the control rows of its devices, in one unit."""
+        async with self.db.read() as session:
+            stored = await self._site(session, caller, site_id)
+            return stored, await rows.controls_of_site(session, site_id)
+
+    @staticmethod
+    async def _site(session: AsyncSession, caller: Caller, site_id: str) -> StoredSite:
         if not _storable(site_id):
             raise NotFound("site")
-        stored = await self.repo.load_site(site_id, owner_id=caller.user_id)
-        if stored is None:
+        row = await rows.site_row(session, site_id, owner_id=caller.user_id)
+        if row is None:
             raise NotFound("site")
-        return stored
+        return stored_site(row, await rows.device_rows(session, site_id))
 
     async def locate(self, caller: Caller, synth_id: str) -> Located:
         """Resolve a device or sensor id on one of the caller's sites."""
+        async with self.db.read() as session:
+            return await self._locate(session, caller, synth_id)
+
+    @staticmethod
+    async def _locate(session: AsyncSession, caller: Caller, synth_id: str) -> Located:
         if not _storable(synth_id):
             raise NotFound("device")
         candidates = [synth_id]
         if (parts := split_sensor_id(synth_id)) is not None:
             candidates.append(parts[0])
-        stored = await self.repo.site_with_device(candidates, caller.user_id)
-        target = resolve_synth_id(stored.site, synth_id) if stored else None
-        if stored is None or target is None:
+        row = await rows.site_row_with_device(session, candidates, caller.user_id)
+        if row is None:
+            raise NotFound("device")
+        stored = stored_site(row, await rows.device_rows(session, row.site_id))
+        target = resolve_synth_id(stored.site, synth_id)
+        if target is None:
             raise NotFound("device")
         return Located(stored, target)
 
@@ -159,58 +187,77 @@ class HomesService:
         return source
 
     async def device(self, caller: Caller, synth_id: str) -> dict[str, Any]:
-        located = await self.locate(caller, synth_id)
-        if located.target.kind != "device":
-            raise NotFound("device")
+        async with self.db.read() as session:
+            located = await self._locate(session, caller, synth_id)
+            if located.target.kind != "device":
+                raise NotFound("device")
+            partners = await self._partners(session, caller)
         return device_resource(
-            located.target.device,
-            site_id=located.site.site_id,
-            partners=await self._partners(caller),
+            located.target.device, site_id=located.site.site_id, partners=partners
         )
 
-    async def _partners(self, caller: Caller) -> list[str]:
+    @staticmethod
+    async def _partners(session: AsyncSession, caller: Caller) -> list[str]:
         """The partners the homeowner's devices publish to (live grants), as `caller` may see
         them: its own name, and every other partner only as `OTHER_PARTNER`. A homeowner's other
         business relationships are not one partner's to read; the count stays, so the field
         still says how widely the device's data is shared."""
-        async with self.db.read() as session:
-            rows = await session.execute(
-                select(Client.client_id, Client.name)
-                .join(Grant, Grant.client_id == Client.client_id)
-                .where(Grant.user_id == caller.user_id, Grant.revoked_at.is_(None))
-            )
-            names = {client_id: name for client_id, name in rows}
+        names = await grant_rows.partner_names(session, caller.user_id)
         own = [names.pop(caller.client_id)] if caller.client_id in names else []
         return own + [OTHER_PARTNER] * len(names)
 
-    async def _control_target(self, caller: Caller, synth_id: str) -> tuple[Located, Device]:
-        located = await self.locate(caller, synth_id)
-        return located, control_device(located.site, synth_id)
+    async def _control(self, caller: Caller, synth_id: str) -> DeviceControl | None:
+        async with self.db.read() as session:
+            _, device = await self._control_target(session, caller, synth_id)
+            return await rows.control(session, device.synth_id)
 
     async def mode(self, caller: Caller, synth_id: str) -> OperationMode:
-        _, device = await self._control_target(caller, synth_id)
-        control = await self.repo.control(device.synth_id)
+        control = await self._control(caller, synth_id)
         if control is None:
             return DEFAULT_MODE
         return OperationMode(control.mode)
 
     async def overlay(self, caller: Caller, synth_id: str) -> OverlayPlan:
-        _, device = await self._control_target(caller, synth_id)
-        control = await self.repo.control(device.synth_id)
+        control = await self._control(caller, synth_id)
         if control is None or control.overlay is None:
             return EMPTY_OVERLAY
         return OverlayPlan.model_validate(control.overlay)
 
     async def schedule(self, caller: Caller, synth_id: str) -> SchedulePlan | None:
-        _, device = await self._control_target(caller, synth_id)
-        control = await self.repo.control(device.synth_id)
+        control = await self._control(caller, synth_id)
         if control is None or control.schedule is None:
             return None
         return SchedulePlan.model_validate(control.schedule)
 
-    # -- writes (each audited in the same transaction) ----------------------------------------
+    # -- the homeowner's own view (portal) ------------------------------------------------------
 
-    def _audit(self, caller: Caller, action: str, target: str, detail: dict[str, Any]) -> Any:
+    async def owner_sites(self, user_id: str) -> list[Site]:
+        """Every site of the homeowner with its devices (a fixed number of statements)."""
+        async with self.db.read() as session:
+            return [
+                stored_site(row, devices).site
+                for row, devices in await rows.owner_sites(session, user_id)
+            ]
+
+    async def recent_actions_by_partner(
+        self, user_id: str, client_ids: list[str], limit: int = 5
+    ) -> dict[str, list[Action]]:
+        """The newest `limit` audited writes of each partner on the homeowner's homes (one
+        statement whatever the number of partners)."""
+        found: dict[str, list[Action]] = {client_id: [] for client_id in client_ids}
+        async with self.db.read() as session:
+            for event in await rows.recent_actions(session, user_id, client_ids, limit):
+                found[event.client_id].append(action_of(event))
+        return found
+
+    async def recent_actions(self, user_id: str, client_id: str, limit: int = 5) -> list[Action]:
+        return (await self.recent_actions_by_partner(user_id, [client_id], limit))[client_id]
+
+    # -- writes: each one transaction with its checks and its audit row ------------------------
+
+    def _audit(
+        self, caller: Caller, action: str, target: str, detail: dict[str, Any]
+    ) -> AuditEvent:
         return audit_event(
             at=self.clock.now(),
             user_id=caller.user_id,
@@ -221,75 +268,81 @@ class HomesService:
         )
 
     async def patch_device(self, caller: Caller, synth_id: str, body: object) -> dict[str, Any]:
-        located = await self.locate(caller, synth_id)
-        if located.target.kind != "device":
-            raise NotFound("device")
-        patch = parse_device_patch(body)
-        updated = apply_device_patch(located.target.device, patch)
-        await self.repo.rename_device(
-            updated,
-            self._audit(caller, "device.rename", synth_id, {"name": updated.name}),
-        )
-        return device_resource(
-            updated, site_id=located.site.site_id, partners=await self._partners(caller)
+        async with self.db.write() as session:
+            located = await self._locate(session, caller, synth_id)
+            if located.target.kind != "device":
+                raise NotFound("device")
+            patch = parse_device_patch(body)
+            updated = apply_device_patch(located.target.device, patch)
+            row = await rows.device_row(session, updated.synth_id)
+            if row is not None:
+                row.name = updated.name
+            rows.add_audit(
+                session, self._audit(caller, "device.rename", synth_id, {"name": updated.name})
+            )
+            partners = await self._partners(session, caller)
+        return device_resource(updated, site_id=located.site.site_id, partners=partners)
+
+    async def _control_target(
+        self, session: AsyncSession, caller: Caller, synth_id: str
+    ) -> tuple[Located, Device]:
+        """The caller's site and the device `synth_id` controls on it."""
+        located = await self._locate(session, caller, synth_id)
+        return located, control_device(located.site, synth_id)
+
+    async def _lock(self, session: AsyncSession, device: Device) -> DeviceControl:
+        """The device's control row, created if missing, locked until the unit commits: the
+        checks that read it and the change hold together against concurrent writes."""
+        return await rows.locked_control(
+            session, device.synth_id, DEFAULT_MODE.value, self.clock.now()
         )
 
     async def set_mode(self, caller: Caller, synth_id: str, body: object) -> OperationMode:
-        _, device = await self._control_target(caller, synth_id)
-        mode = parse_mode_body(body)
-
-        def schedule_present(row: DeviceControl) -> None:
+        async with self.db.write() as session:
+            _, device = await self._control_target(session, caller, synth_id)
+            mode = parse_mode_body(body)
+            row = await self._lock(session, device)
             check_mode_change(mode, has_schedule=row.schedule is not None)
-
-        await self.repo.update_control(
-            device.synth_id,
-            self.clock.now(),
-            DEFAULT_MODE.value,
-            self._audit(caller, "mode.set", device.synth_id, {"mode": mode.value}),
-            check=schedule_present,
-            mode=mode.value,
-        )
+            row.mode = mode.value
+            row.updated_at = self.clock.now()
+            rows.add_audit(
+                session, self._audit(caller, "mode.set", device.synth_id, {"mode": mode.value})
+            )
         return mode
 
     async def set_overlay(self, caller: Caller, synth_id: str, body: object) -> None:
-        located, device = await self._control_target(caller, synth_id)
-        plan = validate_overlay(
-            body,
-            device.kind,
-            limits=power_limits(located.site, device),
-            now=self.clock.now(),
-        )
-        stored = None if plan.is_delete else plan.to_json()
-        action = "overlay.clear" if plan.is_delete else "overlay.set"
-        detail = {"commands": len(plan.commands)}
-        if plan.startTime is not None:
-            detail["startTime"] = plan.startTime.isoformat()  # type: ignore[assignment]
-        await self.repo.update_control(
-            device.synth_id,
-            self.clock.now(),
-            DEFAULT_MODE.value,
-            self._audit(caller, action, device.synth_id, detail),
-            overlay=stored,
-        )
+        async with self.db.write() as session:
+            located, device = await self._control_target(session, caller, synth_id)
+            plan = validate_overlay(
+                body,
+                device.kind,
+                limits=power_limits(located.site, device),
+                now=self.clock.now(),
+            )
+            row = await self._lock(session, device)
+            row.overlay = None if plan.is_delete else plan.to_json()
+            row.updated_at = self.clock.now()
+            detail: dict[str, Any] = {"commands": len(plan.commands)}
+            if plan.startTime is not None:
+                detail["startTime"] = plan.startTime.isoformat()
+            action = "overlay.clear" if plan.is_delete else "overlay.set"
+            rows.add_audit(session, self._audit(caller, action, device.synth_id, detail))
 
     async def set_schedule(self, caller: Caller, synth_id: str, body: object) -> None:
-        located, device = await self._control_target(caller, synth_id)
-        plan = validate_schedule(body, device.kind, limits=power_limits(located.site, device))
-
-        def not_in_use(row: DeviceControl) -> None:
+        async with self.db.write() as session:
+            located, device = await self._control_target(session, caller, synth_id)
+            plan = validate_schedule(body, device.kind, limits=power_limits(located.site, device))
+            row = await self._lock(session, device)
             if plan.is_delete and row.mode == OperationMode.SCHEDULE:
                 raise DomainError(
-                    422,
+                    Kind.IMPOSSIBLE,
                     "schedule_in_use",
                     "the device is in schedule mode: switch mode before deleting its schedule",
                 )
-
-        action = "schedule.clear" if plan.is_delete else "schedule.set"
-        await self.repo.update_control(
-            device.synth_id,
-            self.clock.now(),
-            DEFAULT_MODE.value,
-            self._audit(caller, action, device.synth_id, {"slots": len(plan.slots)}),
-            check=not_in_use,
-            schedule=None if plan.is_delete else plan.to_json(),
-        )
+            row.schedule = None if plan.is_delete else plan.to_json()
+            row.updated_at = self.clock.now()
+            action = "schedule.clear" if plan.is_delete else "schedule.set"
+            rows.add_audit(
+                session,
+                self._audit(caller, action, device.synth_id, {"slots": len(plan.slots)}),
+            )

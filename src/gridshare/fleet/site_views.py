@@ -21,7 +21,7 @@ from gridshare.fleet.tariff_pages import (
 )
 from gridshare.fleet.twin_adapter import site_tariffs
 from gridshare.homes.devices import DeviceKind
-from gridshare.homes.errors import DomainError
+from gridshare.homes.errors import DomainError, Kind
 from gridshare.homes.modes import DEFAULT_MODE
 from gridshare.homes.plans import EMPTY_OVERLAY
 from gridshare.homes.site_streams import parse_roles, site_sensors, wire_role
@@ -41,10 +41,10 @@ class SiteViews:
     async def current_state(self, caller: Caller, site_id: str) -> dict[str, Any]:
         """The newest reading of each primary sensor, and each controllable device's mode
         (and overlay plan, for a token that may read plans)."""
-        site = (await self.homes.site(caller, site_id)).site
+        found, controls = await self.homes.site_and_controls(caller, site_id)
+        site = found.site
         sensors = site_sensors(site)
         readings = await latest_readings(self.db, [s.sensor_id for s in sensors])
-        controls = await self.homes.repo.controls_of_site(site.site_id)
         show_plans = PLAN_READ in caller.scopes
         devices = []
         for device in site.devices:
@@ -111,7 +111,9 @@ class SiteViews:
         """The tariff, the caller's first site (in site-list order) naming it, and the
         direction it names it for (import first); 404 when no site of the caller names it."""
         if direction is not None and direction not in ("import", "export"):
-            raise DomainError(400, "malformed_direction", "direction must be import or export")
+            raise DomainError(
+                Kind.MALFORMED, "malformed_direction", "direction must be import or export"
+            )
         for site_id in await self.homes.site_ids(caller):
             site = (await self.homes.site(caller, site_id)).site
             named: list[Direction] = []
@@ -139,7 +141,9 @@ class SiteViews:
             if direction is None:
                 tariff, site, chosen = await self._tariff_site(caller, tariff_id, request.direction)
             elif request.direction != chosen:
-                raise DomainError(400, "malformed_token", "nextToken is for the other direction")
+                raise DomainError(
+                    Kind.MALFORMED, "malformed_token", "nextToken is for the other direction"
+                )
         else:
             request = request_from_interval(interval, tariff_id, chosen, self.homes.clock.now())
         return tariff_page(tariff, request, site.time_zone)

@@ -27,7 +27,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
-from gridshare.homes.errors import DomainError
+from gridshare.homes.errors import DomainError, Kind
 from gridshare.telemetry import TelemetryQueryError, parse_interval
 from gridshare.twin.tariffs import Tariff
 from gridshare.twin.timebase import make_calendar
@@ -64,7 +64,7 @@ class PageRequest:
 
 
 def _bad_token(why: str) -> DomainError:
-    return DomainError(400, "malformed_token", f"nextToken is not valid: {why}")
+    return DomainError(Kind.MALFORMED, "malformed_token", f"nextToken is not valid: {why}")
 
 
 def parse_token(token: str, tariff_id: str) -> PageRequest:
@@ -103,12 +103,12 @@ def request_from_interval(
         try:
             interval = parse_interval(raw, api_version=2)
         except TelemetryQueryError as exc:
-            raise DomainError(400, exc.code, exc.message) from None
+            raise DomainError(Kind.MALFORMED, exc.code, exc.message) from None
         start_s = interval.start_s // 60 * 60
         end_s = -(-interval.end_s // 60) * 60
     if end_s > LATEST_SECOND:
         raise DomainError(
-            400, "interval_out_of_range", "tariff prices are available up to 2200-01-01"
+            Kind.MALFORMED, "interval_out_of_range", "tariff prices are available up to 2200-01-01"
         )
     return PageRequest(tariff_id, direction, start_s, end_s)
 

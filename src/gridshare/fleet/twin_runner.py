@@ -26,15 +26,17 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
 import anyio
-from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridshare.clock import Clock
 from gridshare.fleet.leases import Lease, plan_leases
+from gridshare.fleet.site_rows import StoredSite, stored_site
 from gridshare.fleet.twin_adapter import to_batches, to_site_control, to_twin_site
 from gridshare.homes.sites import Site
 from gridshare.ops.metrics import TWIN_LAG, TWIN_LEASES
+from gridshare.storage import homes as homes_rows
+from gridshare.storage import twin_states
 from gridshare.storage.db import Database
-from gridshare.storage.homes import HomesRepository
 from gridshare.storage.models import TwinStateRow
 from gridshare.telemetry import SampleBatch
 from gridshare.telemetry.retention import prune_raw_samples
@@ -66,7 +68,6 @@ class TwinRunner:
     def __init__(
         self,
         db: Database,
-        repo: HomesRepository,
         clock: Clock,
         config: TwinConfig | None = None,
         backfill_days: float = 30.0,
@@ -74,7 +75,6 @@ class TwinRunner:
         lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.db = db
-        self.repo = repo
         self.clock = clock
         self.config = config or TwinConfig()
         self.backfill = timedelta(days=backfill_days)
@@ -85,23 +85,33 @@ class TwinRunner:
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
     async def start_site(self, site_id: str, history_start: datetime | None = None) -> None:
-        """Give a new site its twin state, `backfill_days` in the past unless told otherwise."""
-        stored = await self.repo.load_site(site_id)
-        if stored is None:
-            raise LookupError(f"no site {site_id!r}")
-        twin = to_twin_site(stored.site, stored.seed)
+        """Give an existing site its twin state, `backfill_days` in the past unless told
+        otherwise (one transaction; a no-op if it has one)."""
+        async with self.db.write() as session:
+            row = await homes_rows.site_row(session, site_id)
+            if row is None:
+                raise LookupError(f"no site {site_id!r}")
+            stored = stored_site(row, await homes_rows.device_rows(session, site_id))
+            await self.add_state(session, stored.site, stored.seed, history_start)
+
+    async def add_state(
+        self, session: AsyncSession, site: Site, seed: int, history_start: datetime | None = None
+    ) -> None:
+        """Within the caller's unit of work: the site's first twin state, unless it has one."""
+        twin = to_twin_site(site, seed)
         start = history_start or (self.clock.now() - self.backfill)
         state = initial_state(twin, start)
-        async with self.db.write() as session:
-            if await session.get(TwinStateRow, site_id) is None:
-                session.add(
-                    TwinStateRow(
-                        site_id=site_id,
-                        sim_minute=state.minute,
-                        state=state.to_dict(),
-                        updated_at=self.clock.now(),
-                    )
-                )
+        await twin_states.add_if_missing(
+            session, site.site_id, state.minute, state.to_dict(), self.clock.now()
+        )
+
+    async def _load(self, site_id: str) -> tuple[StoredSite, TwinStateRow | None] | None:
+        async with self.db.read() as session:
+            row = await homes_rows.site_row(session, site_id)
+            if row is None:
+                return None
+            stored = stored_site(row, await homes_rows.device_rows(session, site_id))
+            return stored, await twin_states.state_row(session, site_id)
 
     async def advance(
         self,
@@ -112,15 +122,14 @@ class TwinRunner:
         observe_lag: bool = False,
     ) -> int:
         """Simulate `site_id` up to `until` (default now); returns the samples written."""
-        stored = await self.repo.load_site(site_id)
-        if stored is None:
+        loaded = await self._load(site_id)
+        if loaded is None:
             return 0
-        async with self.db.read() as session:
-            row = await session.get(TwinStateRow, site_id)
+        stored, row = loaded
         if row is None:
             await self.start_site(site_id)
             async with self.db.read() as session:
-                row = await session.get(TwinStateRow, site_id)
+                row = await twin_states.state_row(session, site_id)
             assert row is not None
         twin = to_twin_site(stored.site, stored.seed)
         state = TwinState.from_dict(row.state)
@@ -131,7 +140,8 @@ class TwinRunner:
             TWIN_LAG.observe(total * 60)
         written = 0
         while state.minute < target:
-            controls = await self.repo.controls_of_site(site_id)
+            async with self.db.read() as session:
+                controls = await homes_rows.controls_of_site(session, site_id)
             latest_change = max((c.updated_at for c in controls.values()), default=None)
             if latest_change is not None and (seen is None or latest_change > seen):
                 state = dataclasses.replace(state, smart_plan=None)  # re-plan on new controls
@@ -145,17 +155,16 @@ class TwinRunner:
             before = state.minute
             state = result.end_state
             async with self.db.write() as session:
-                claimed = await session.execute(
-                    update(TwinStateRow)
-                    .where(TwinStateRow.site_id == site_id, TwinStateRow.sim_minute == before)
-                    .values(
-                        sim_minute=state.minute,
-                        state=state.to_dict(),
-                        controls_seen_at=seen,
-                        updated_at=self.clock.now(),
-                    )
+                claimed = await twin_states.advance(
+                    session,
+                    site_id,
+                    from_minute=before,
+                    to_minute=state.minute,
+                    state=state.to_dict(),
+                    controls_seen_at=seen,
+                    now=self.clock.now(),
                 )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                if not claimed:
                     log.info("site %s advanced by another process; stopping here", site_id)
                     raise _Superseded
                 written += await write_samples(session, batches)
@@ -171,64 +180,34 @@ class TwinRunner:
 
     async def claim(self) -> list[str]:
         """Start the twins that sites lack, then renew this runner's leases and take its fair
-        share of the rest (`gridshare.fleet.leases`); returns the sites it now holds."""
-        started = set(await self._twin_site_ids())
-        for site_id in await self.repo.all_sites():
-            if site_id not in started:
-                await self.start_site(site_id)
+        share of the rest (`gridshare.fleet.leases`); returns the sites it now holds.
+
+        Provisioning gives a site its twin state in the same transaction, so the first step only
+        finds sites written by a release that did it in two (a crash between them left the
+        site without a twin) or added without a twin runner.
+        """
+        async with self.db.read() as session:
+            missing = await homes_rows.site_ids_without_twin(session)
+        for site_id in missing:
+            await self.start_site(site_id)
         now = self.clock.now()
-        lease = {
-            "lease_owner": self.owner,
-            "lease_until": now + timedelta(seconds=self.lease_seconds),
-        }
-        rows = TwinStateRow
+        until = now + timedelta(seconds=self.lease_seconds)
         async with self.db.write() as session:
-            leases = [
-                Lease(site_id, owner, until)
-                for site_id, owner, until in await session.execute(
-                    select(rows.site_id, rows.lease_owner, rows.lease_until)
-                )
-            ]
+            leases = [Lease(*lease) for lease in await twin_states.leases(session)]
             plan = plan_leases(leases, self.owner, now)
             # Each update re-checks what the plan saw, so a concurrent claim cannot be undone.
             if plan.keep:
-                await session.execute(
-                    update(rows)
-                    .where(rows.site_id.in_(plan.keep), rows.lease_owner == self.owner)
-                    .values(lease)
-                )
+                await twin_states.renew(session, plan.keep, self.owner, until)
             if plan.take_free:
-                await session.execute(
-                    update(rows)
-                    .where(
-                        rows.site_id.in_(plan.take_free),
-                        or_(rows.lease_owner.is_(None), rows.lease_until <= now),
-                    )
-                    .values(lease)
-                )
-            for owner, sites in plan.take_from.items():
-                await session.execute(
-                    update(rows)
-                    .where(rows.site_id.in_(sites), rows.lease_owner == owner)
-                    .values(lease)
-                )
-            held = await session.execute(
-                select(rows.site_id).where(rows.lease_owner == self.owner, rows.lease_until > now)
-            )
-            return sorted(held.scalars())
+                await twin_states.take_free(session, plan.take_free, self.owner, until, now)
+            for holder, sites in plan.take_from.items():
+                await twin_states.take_from(session, sites, holder, self.owner, until)
+            return await twin_states.held(session, self.owner, now)
 
     async def release(self) -> None:
         """Give up this runner's leases (at shutdown), so another process takes over at once."""
         async with self.db.write() as session:
-            await session.execute(
-                update(TwinStateRow)
-                .where(TwinStateRow.lease_owner == self.owner)
-                .values(lease_owner=None, lease_until=None)
-            )
-
-    async def _twin_site_ids(self) -> list[str]:
-        async with self.db.read() as session:
-            return list((await session.execute(select(TwinStateRow.site_id))).scalars())
+            await twin_states.release(session, self.owner)
 
     async def advance_held(self, until: datetime | None = None) -> int:
         """One round of the live loop: claim, then advance every site held."""

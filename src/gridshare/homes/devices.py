@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from gridshare.homes.errors import PatchError
+from gridshare.homes.errors import Kind, PatchError
 
 SENSOR_SEPARATOR = "__"
 """Sensor ids are `<deviceId>__<SUFFIX>`, so a device id must never contain this."""
@@ -235,25 +235,29 @@ def parse_device_patch(raw: object) -> DevicePatch:
     `null` is refused because a device always has a name. `{}` is a valid no-op patch.
     """
     if not isinstance(raw, dict):
-        raise PatchError(400, "malformed_patch", "the patch must be a JSON object")
+        raise PatchError(Kind.MALFORMED, "malformed_patch", "the patch must be a JSON object")
     read_only = sorted(k for k in raw if k in READ_ONLY_DEVICE_FIELDS)
     if read_only:
-        raise PatchError(400, "read_only_field", f"read-only field(s): {', '.join(read_only)}")
+        raise PatchError(
+            Kind.MALFORMED, "read_only_field", f"read-only field(s): {', '.join(read_only)}"
+        )
     unknown = sorted(str(k) for k in raw if k != "name")
     if unknown:
-        raise PatchError(400, "unknown_field", f"unknown field(s): {', '.join(unknown)}")
+        raise PatchError(Kind.MALFORMED, "unknown_field", f"unknown field(s): {', '.join(unknown)}")
     if "name" not in raw:
         return DevicePatch()
     value = raw["name"]
     if not isinstance(value, str):
-        raise PatchError(400, "malformed_patch", "name must be a string")
+        raise PatchError(Kind.MALFORMED, "malformed_patch", "name must be a string")
     name = value.strip()
     if not 1 <= len(name) <= 100:
-        raise PatchError(400, "malformed_patch", "name must be 1 to 100 characters")
+        raise PatchError(Kind.MALFORMED, "malformed_patch", "name must be 1 to 100 characters")
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
         # NUL cannot be stored by PostgreSQL, and a lone surrogate cannot be encoded at all.
         raise PatchError(
-            400, "malformed_patch", "name must not contain control or surrogate characters"
+            Kind.MALFORMED,
+            "malformed_patch",
+            "name must not contain control or surrogate characters",
         )
     return DevicePatch(name=name)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from gridshare.homes.devices import Device, DeviceKind, InverterProperties
-from gridshare.homes.errors import ModeError
+from gridshare.homes.errors import Kind, ModeError
 from gridshare.homes.sites import Site
 from gridshare.homes.topology import resolve_synth_id
 
@@ -49,21 +49,25 @@ CONTROLLABLE_KINDS = frozenset(
 def parse_mode(value: object) -> OperationMode:
     """Read a mode word in any case (`Smart`, `SMART`); anything else is a 400."""
     if not isinstance(value, str):
-        raise ModeError(400, "malformed_mode", "mode must be a string")
+        raise ModeError(Kind.MALFORMED, "malformed_mode", "mode must be a string")
     try:
         return OperationMode(value.strip().lower())
     except ValueError:
         valid = ", ".join(m.value for m in WRITABLE_MODES_ORDERED)
-        raise ModeError(400, "invalid_mode", f"unknown mode {value!r}; valid: {valid}") from None
+        raise ModeError(
+            Kind.MALFORMED, "invalid_mode", f"unknown mode {value!r}; valid: {valid}"
+        ) from None
 
 
 def parse_mode_body(raw: object) -> OperationMode:
     """Check a PUT body `{"mode": ...}` (no other keys); `unknown` is refused with a 400."""
     if not isinstance(raw, dict) or set(raw) != {"mode"}:
-        raise ModeError(400, "malformed_mode", 'the body must be {"mode": <mode>}')
+        raise ModeError(Kind.MALFORMED, "malformed_mode", 'the body must be {"mode": <mode>}')
     mode = parse_mode(raw["mode"])
     if mode not in WRITABLE_MODES:
-        raise ModeError(400, "invalid_mode", "mode 'unknown' can only be read, not written")
+        raise ModeError(
+            Kind.MALFORMED, "invalid_mode", "mode 'unknown' can only be read, not written"
+        )
     return mode
 
 
@@ -76,7 +80,9 @@ def check_mode_change(mode: OperationMode, *, has_schedule: bool) -> None:
     """Refuse `schedule` when the device has no schedule plan to follow (422)."""
     if mode is OperationMode.SCHEDULE and not has_schedule:
         raise ModeError(
-            422, "schedule_missing", "store a schedule plan before switching to schedule mode"
+            Kind.IMPOSSIBLE,
+            "schedule_missing",
+            "store a schedule plan before switching to schedule mode",
         )
 
 
@@ -97,7 +103,9 @@ def control_device(site: Site, synth_id: str) -> Device:
     """
     target = resolve_synth_id(site, synth_id)
     if target is None:
-        raise ModeError(404, "not_found", f"no device or sensor {synth_id!r} on this site")
+        raise ModeError(
+            Kind.NOT_FOUND, "not_found", f"no device or sensor {synth_id!r} on this site"
+        )
     device = target.device
     if device.kind is DeviceKind.INVERTER and supports_operation_mode(device):
         battery = next(
@@ -109,5 +117,7 @@ def control_device(site: Site, synth_id: str) -> Device:
     if device.kind in CONTROLLABLE_KINDS:
         return device
     raise ModeError(
-        404, "mode_not_supported", f"a {device.kind.value} device has no operation mode or plans"
+        Kind.NOT_FOUND,
+        "mode_not_supported",
+        f"a {device.kind.value} device has no operation mode or plans",
     )

@@ -68,7 +68,7 @@ from gridshare.homes.devices import (
     LoadControlRelayProperties,
     parse_device_kind,
 )
-from gridshare.homes.errors import PlanError
+from gridshare.homes.errors import Kind, PlanError
 from gridshare.homes.sites import Site
 
 WEEK_MINUTES = 7 * 24 * 60
@@ -150,7 +150,9 @@ class _Wire(BaseModel):
 class ChargeCommand(_Wire):
     type: Literal["charge"]
     durationMinutes: DurationMinutes
-    powerW: PowerW | None = None
+    powerW: PowerW | None = Field(
+        default=None, description="Optional, > 0 (into the device); absent = the maximum rate."
+    )
 
 
 class IdleCommand(_Wire):
@@ -161,7 +163,7 @@ class IdleCommand(_Wire):
 class SetpointCommand(_Wire):
     type: Literal["setpoint"]
     durationMinutes: DurationMinutes
-    powerW: PowerW
+    powerW: PowerW = Field(description="Positive = charge (into the device), negative = discharge.")
 
 
 class HeatWaterCommand(_Wire):
@@ -177,8 +179,13 @@ OverlayCommand = Annotated[
 class OverlayPlan(_Wire):
     """`{"startTime", "commands"}`: commands run back to back from `startTime` (UTC)."""
 
-    startTime: StartTime | None = None
-    commands: tuple[OverlayCommand, ...]
+    startTime: StartTime | None = Field(
+        default=None,
+        description="ISO 8601 date-time with offset; required unless `commands` is empty.",
+    )
+    commands: tuple[OverlayCommand, ...] = Field(
+        description="Back to back from startTime, at most 7 days in all; empty deletes the plan."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -222,7 +229,9 @@ class ScheduleIntent(_Wire):
     kind: IntentKind
     socMin: SocPercent
     socMax: SocPercent
-    powerW: PowerW | None = None
+    powerW: PowerW | None = Field(
+        default=None, description="Only for charge (> 0) and discharge (< 0)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -244,7 +253,10 @@ class ScheduleSlot(_Wire):
 class SchedulePlan(_Wire):
     """`{"slots"}`: slots run back to back from Monday 00:00 site-local, one week in all."""
 
-    slots: tuple[ScheduleSlot, ...]
+    slots: tuple[ScheduleSlot, ...] = Field(
+        description="Back to back from Monday 00:00 site-local; 10,080 minutes in all; "
+        "empty deletes the schedule. A bare array of slots is accepted too."
+    )
 
     @property
     def is_delete(self) -> bool:
@@ -317,7 +329,7 @@ def _malformed(exc: ValidationError) -> PlanError:
     parts = [f"{where}: {msg}" for where, msg in list(by_place.items())[:3]]
     more = len(by_place) - len(parts)
     suffix = f" (and {more} more)" if more > 0 else ""
-    return PlanError(400, "malformed_plan", "; ".join(parts) + suffix)
+    return PlanError(Kind.MALFORMED, "malformed_plan", "; ".join(parts) + suffix)
 
 
 def _kind(device_kind: DeviceKind | str) -> DeviceKind:
@@ -329,15 +341,19 @@ def _check_power(what: str, power: int | None, kind: str, limits: PowerLimits | 
         return
     if kind == "charge" and power <= 0:
         raise PlanError(
-            422, "power_out_of_range", f"{what}: charge powerW must be > 0 (into the device)"
+            Kind.IMPOSSIBLE,
+            "power_out_of_range",
+            f"{what}: charge powerW must be > 0 (into the device)",
         )
     if kind == "discharge" and power >= 0:
         raise PlanError(
-            422, "power_out_of_range", f"{what}: discharge powerW must be < 0 (out of the device)"
+            Kind.IMPOSSIBLE,
+            "power_out_of_range",
+            f"{what}: discharge powerW must be < 0 (out of the device)",
         )
     if limits is not None and not -limits.max_out_of_W <= power <= limits.max_into_W:
         raise PlanError(
-            422,
+            Kind.IMPOSSIBLE,
             "power_out_of_range",
             f"{what}: powerW {power} outside the device's range "
             f"{-limits.max_out_of_W}..{limits.max_into_W} W",
@@ -363,19 +379,21 @@ def validate_overlay(
     """
     kind = _kind(device_kind)
     if _too_many(raw, "commands"):
-        raise PlanError(422, "plan_too_long", "more commands than minutes in 7 days")
+        raise PlanError(Kind.IMPOSSIBLE, "plan_too_long", "more commands than minutes in 7 days")
     try:
         plan = OverlayPlan.model_validate(raw)
     except ValidationError as exc:
         raise _malformed(exc) from None
     allowed = ALLOWED_COMMANDS.get(kind)
     if allowed is None:
-        raise PlanError(422, "plans_not_supported", f"a {kind.value} device takes no plans")
+        raise PlanError(
+            Kind.IMPOSSIBLE, "plans_not_supported", f"a {kind.value} device takes no plans"
+        )
     for n, command in enumerate(plan.commands):
         if command.type not in allowed:
             names = ", ".join(sorted(allowed))
             raise PlanError(
-                422,
+                Kind.IMPOSSIBLE,
                 "command_not_allowed",
                 f"commands.{n}: {command.type!r} is not allowed for a {kind.value} device "
                 f"(allowed: {names})",
@@ -384,7 +402,7 @@ def validate_overlay(
             _check_power(f"commands.{n}", command.powerW, command.type, limits)
     if plan.total_minutes > MAX_OVERLAY_MINUTES:
         raise PlanError(
-            422,
+            Kind.IMPOSSIBLE,
             "plan_too_long",
             f"commands last {plan.total_minutes} min; at most {MAX_OVERLAY_MINUTES} (7 days)",
         )
@@ -392,10 +410,10 @@ def validate_overlay(
         end = plan.end_time
     except OverflowError:
         raise PlanError(
-            422, "plan_out_of_range", "the plan would end after the year 9999"
+            Kind.IMPOSSIBLE, "plan_out_of_range", "the plan would end after the year 9999"
         ) from None
     if now is not None and end is not None and end <= now:
-        raise PlanError(422, "plan_expired", "the plan ends before now")
+        raise PlanError(Kind.IMPOSSIBLE, "plan_expired", "the plan ends before now")
     return plan
 
 
@@ -407,35 +425,43 @@ def validate_schedule(
     if isinstance(raw, list):
         raw = {"slots": raw}
     if _too_many(raw, "slots"):
-        raise PlanError(422, "schedule_too_long", "more slots than minutes in a week")
+        raise PlanError(Kind.IMPOSSIBLE, "schedule_too_long", "more slots than minutes in a week")
     try:
         plan = SchedulePlan.model_validate(raw)
     except ValidationError as exc:
         raise _malformed(exc) from None
     allowed = ALLOWED_INTENTS.get(kind)
     if allowed is None:
-        raise PlanError(422, "plans_not_supported", f"a {kind.value} device takes no plans")
+        raise PlanError(
+            Kind.IMPOSSIBLE, "plans_not_supported", f"a {kind.value} device takes no plans"
+        )
     for n, slot in enumerate(plan.slots):
         intent = slot.intent
         if intent.kind not in allowed:
             names = ", ".join(sorted(allowed))
             raise PlanError(
-                422,
+                Kind.IMPOSSIBLE,
                 "intent_not_allowed",
                 f"slots.{n}: intent {intent.kind!r} is not allowed for a {kind.value} device "
                 f"(allowed: {names})",
             )
         if intent.socMin > intent.socMax:
-            raise PlanError(422, "invalid_soc_range", f"slots.{n}: socMin is above socMax")
+            raise PlanError(
+                Kind.IMPOSSIBLE, "invalid_soc_range", f"slots.{n}: socMin is above socMax"
+            )
         _check_power(f"slots.{n}", intent.powerW, intent.kind, limits)
     total = plan.total_minutes
     if plan.slots and total < WEEK_MINUTES:
         raise PlanError(
-            422, "schedule_incomplete", f"slots cover {total} min; a week is {WEEK_MINUTES}"
+            Kind.IMPOSSIBLE,
+            "schedule_incomplete",
+            f"slots cover {total} min; a week is {WEEK_MINUTES}",
         )
     if total > WEEK_MINUTES:
         raise PlanError(
-            422, "schedule_too_long", f"slots cover {total} min; a week is {WEEK_MINUTES}"
+            Kind.IMPOSSIBLE,
+            "schedule_too_long",
+            f"slots cover {total} min; a week is {WEEK_MINUTES}",
         )
     return plan
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from gridshare.homes.errors import DomainError
+from gridshare.homes.errors import DomainError, Kind
 from gridshare.homes.sites import Site
 from gridshare.homes.topology import SensorInfo, SensorRole, sensors_of
 
@@ -34,7 +34,7 @@ def parse_roles(raw: str | None) -> frozenset[SensorRole] | None:
     if raw is None or not raw.strip():
         return None
     if len(raw) > MAX_ROLES_LENGTH:
-        raise DomainError(400, "malformed_roles", "roles is longer than 200 characters")
+        raise DomainError(Kind.MALFORMED, "malformed_roles", "roles is longer than 200 characters")
     roles: set[SensorRole] = set()
     for item in raw.split(","):
         name = item.strip().lower()
@@ -44,13 +44,13 @@ def parse_roles(raw: str | None) -> frozenset[SensorRole] | None:
         if role is None:
             shown = item.strip()[:40].encode("ascii", "backslashreplace").decode()
             raise DomainError(
-                400,
+                Kind.MALFORMED,
                 "malformed_roles",
                 f"unknown role {shown!r}; known: {', '.join(WIRE_ROLES.values())}",
             )
         roles.add(role)
     if not roles:
-        raise DomainError(400, "malformed_roles", "roles names no role")
+        raise DomainError(Kind.MALFORMED, "malformed_roles", "roles names no role")
     return frozenset(roles)
 
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gridshare.auth.routes.deps import ServicesDep, client_address
+from gridshare.auth.assistant_clients import RegistrationError, registration_response
+from gridshare.auth.routes.deps import client_address
 from gridshare.auth.routes.discovery import discovery_document
-from gridshare.mcp.clients import AssistantClients, RegistrationError, registration_response
+from gridshare.deps import Assistants, Config, Issuer, Limits
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,8 +31,8 @@ def authorization_server_metadata(issuer: str) -> dict[str, object]:
 
 
 @router.get("/.well-known/oauth-authorization-server")
-async def oauth_authorization_server(services: ServicesDep) -> JSONResponse:
-    return JSONResponse(authorization_server_metadata(services.issuer))
+async def oauth_authorization_server(issuer: Issuer) -> JSONResponse:
+    return JSONResponse(authorization_server_metadata(issuer))
 
 
 @router.get("/.well-known/oauth-protected-resource")
@@ -45,10 +46,12 @@ async def protected_resource(request: Request) -> JSONResponse:
 
 
 @router.post(REGISTER_PATH)
-async def register(request: Request, services: ServicesDep) -> Response:
+async def register(
+    request: Request, assistants: Assistants, limits: Limits, config: Config
+) -> Response:
     """RFC 7591 dynamic registration of a public client (an AI assistant)."""
-    decision = await services.limits.hit(
-        services.settings.login_rate_per_minute, "mcp-register", client_address(request)
+    decision = await limits.hit(
+        config.login_rate_per_minute, "mcp-register", client_address(request)
     )
     if not decision.allowed:
         return JSONResponse(
@@ -64,9 +67,7 @@ async def register(request: Request, services: ServicesDep) -> Response:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise RegistrationError("invalid_client_metadata", "the body is not JSON") from exc
-        registered = await AssistantClients(services.db, services.clock, services.clients).register(
-            body
-        )
+        registered = await assistants.register(body)
     except RegistrationError as exc:
         return JSONResponse(exc.body(), status_code=400, headers=NO_STORE)
     return JSONResponse(registration_response(registered), status_code=201, headers=NO_STORE)

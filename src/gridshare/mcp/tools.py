@@ -22,7 +22,6 @@ from gridshare.api.schemas import (
     DeviceDetail,
     DeviceList,
     OperationModeBody,
-    OverlayPlanBody,
     Savings,
     SiteDetail,
     SiteList,
@@ -34,6 +33,7 @@ from gridshare.auth.scopes import PLAN_READ
 from gridshare.fleet.site_views import SiteViews
 from gridshare.homes.errors import DomainError
 from gridshare.homes.modes import mode_body
+from gridshare.homes.plans import OverlayPlan
 from gridshare.homes.sites import site_resource
 from gridshare.homes.topology import build_topology
 from gridshare.mcp.auth import current_caller
@@ -280,7 +280,7 @@ def register_read_tools(server: MCPServer[Any], services: Callable[[], Services]
     @server.tool(annotations=READ_ONLY)
     async def get_device_overlay_plan(
         device_id: DeviceId,
-    ) -> Annotated[CallToolResult, OverlayPlanBody]:
+    ) -> Annotated[CallToolResult, OverlayPlan]:
         """The device's overlay plan: its start time and ordered commands (charge, idle,
         setpoint, heat water); no commands when there is none."""
         caller = current_caller()

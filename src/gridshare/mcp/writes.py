@@ -12,9 +12,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from gridshare.api.schemas import OperationModeBody, OverlayCommand, OverlayPlanBody
+from gridshare.api.schemas import OperationModeBody
 from gridshare.auth.scopes import DEVICE_WRITE, PLAN_WRITE
 from gridshare.homes.modes import mode_body
+from gridshare.homes.plans import OverlayCommand, OverlayPlan
 from gridshare.mcp.auth import current_caller
 from gridshare.mcp.tools import DeviceId, answer
 from gridshare.services import Services
@@ -59,7 +60,7 @@ def register_write_tools(server: MCPServer[Any], services: Callable[[], Services
             list[OverlayCommand],
             Field(description="Back to back from start_time, at most 7 days in all.", min_length=1),
         ],
-    ) -> Annotated[CallToolResult, OverlayPlanBody]:
+    ) -> Annotated[CallToolResult, OverlayPlan]:
         """Replace the device's overlay plan (charge, idle, setpoint, heat water commands) that
         overrides its mode for a while. Changes how the home runs: confirm with the homeowner
         first."""
@@ -82,7 +83,7 @@ def register_write_tools(server: MCPServer[Any], services: Callable[[], Services
     @server.tool(annotations=WRITES)
     async def clear_device_overlay_plan(
         device_id: DeviceId,
-    ) -> Annotated[CallToolResult, OverlayPlanBody]:
+    ) -> Annotated[CallToolResult, OverlayPlan]:
         """Delete the device's overlay plan: it follows its operation mode again."""
 
         async def body() -> dict[str, Any]:

@@ -1,253 +1,191 @@
-"""Homes as stored: rows to domain `Site` objects and back, device control, the audit log.
+"""The homes repository: sites, devices, device controls and the audit log, as rows.
 
-The domain (`gridshare.homes`) validates; this module only persists. Every read that answers a
-partner is scoped by owner at the query, so another homeowner's rows are never loaded.
+Functions over the caller's session (the house style of `telemetry/store.py`): they never open,
+commit or roll back a transaction, so a use case can combine them in one unit of work. They know
+rows only; turning rows into domain objects is `gridshare.fleet.site_rows`. Every read that
+answers a partner is scoped by owner at the query, so another homeowner's rows are never loaded.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridshare.homes.devices import Device
-from gridshare.homes.sites import Site
-from gridshare.storage.db import Database
-from gridshare.storage.models import AuditEvent, DeviceControl, DeviceRow, SiteRow
+from gridshare.storage.models import AuditEvent, DeviceControl, DeviceRow, SiteRow, TwinStateRow
 
 
-@dataclass(frozen=True)
-class StoredSite:
-    site: Site
-    owner_id: str
-    seed: int
-    template: str
+async def add_site(session: AsyncSession, site: SiteRow, devices: Sequence[DeviceRow]) -> None:
+    """Write a site and its devices (the site first: the devices refer to it)."""
+    session.add(site)
+    await session.flush()
+    session.add_all(devices)
+    await session.flush()
 
 
-def audit_event(
-    *, at: datetime, user_id: str, client_id: str, action: str, target: str, detail: dict[str, Any]
-) -> AuditEvent:
-    return AuditEvent(
-        at=at,
-        user_id=user_id,
-        client_id=client_id,
-        action=action,
-        target=target,
-        detail=json.dumps(detail, separators=(",", ":"))[:4000],
+async def site_ids(session: AsyncSession, owner_id: str) -> list[str]:
+    rows = await session.execute(
+        select(SiteRow.site_id)
+        .where(SiteRow.owner_id == owner_id)
+        .order_by(SiteRow.created_at, SiteRow.site_id)
     )
+    return list(rows.scalars())
 
 
-@dataclass(frozen=True)
-class Action:
-    at: datetime
-    action: str
-    target: str
-    detail: str
-
-
-def _site_from_rows(row: SiteRow, devices: list[DeviceRow]) -> Site:
-    return Site.model_validate(
-        {
-            "site_id": row.site_id,
-            "owner": row.owner_id,
-            "site_reference": row.site_reference,
-            "address": row.address,
-            "time_zone": row.time_zone,
-            "latitude": row.latitude,
-            "longitude": row.longitude,
-            "import_tariff_id": row.import_tariff_id,
-            "export_tariff_id": row.export_tariff_id,
-            "devices": [
-                {
-                    "synth_id": d.synth_id,
-                    "type": d.type,
-                    "manufacturer": d.manufacturer,
-                    "model": d.model,
-                    "serial_number": d.serial_number,
-                    "name": d.name,
-                    "parent_id": d.parent_id,
-                    "properties": d.properties,
-                }
-                for d in sorted(devices, key=lambda d: d.position)
-            ],
-        }
+async def device_ids(session: AsyncSession, owner_id: str) -> list[str]:
+    rows = await session.execute(
+        select(DeviceRow.synth_id)
+        .join(SiteRow, SiteRow.site_id == DeviceRow.site_id)
+        .where(DeviceRow.owner_id == owner_id)
+        .order_by(SiteRow.created_at, DeviceRow.site_id, DeviceRow.position)
     )
+    return list(rows.scalars())
 
 
-class HomesRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+async def site_row(
+    session: AsyncSession, site_id: str, owner_id: str | None = None
+) -> SiteRow | None:
+    """The site, or None if it does not exist or (when `owner_id` is given) is not theirs."""
+    query = select(SiteRow).where(SiteRow.site_id == site_id)
+    if owner_id is not None:
+        query = query.where(SiteRow.owner_id == owner_id)
+    return (await session.execute(query)).scalar_one_or_none()
 
-    async def add_site(
-        self, site: Site, *, owner_id: str, template: str, seed: int, now: datetime
-    ) -> None:
-        data = site.model_dump(mode="json")
-        async with self.db.write() as session:
-            session.add(
-                SiteRow(
-                    site_id=site.site_id,
-                    owner_id=owner_id,
-                    template=template,
-                    site_reference=site.site_reference,
-                    address=data["address"],
-                    time_zone=site.time_zone,
-                    latitude=site.latitude,
-                    longitude=site.longitude,
-                    import_tariff_id=site.import_tariff_id,
-                    export_tariff_id=site.export_tariff_id,
-                    seed=seed,
-                    created_at=now,
-                )
-            )
-            await session.flush()
-            for position, device in enumerate(data["devices"]):
-                session.add(
-                    DeviceRow(
-                        synth_id=device["synth_id"],
-                        site_id=site.site_id,
-                        owner_id=owner_id,
-                        position=position,
-                        kind=device["properties"]["kind"],
-                        parent_id=device["parent_id"],
-                        type=device["type"],
-                        manufacturer=device["manufacturer"],
-                        model=device["model"],
-                        serial_number=device["serial_number"],
-                        name=device["name"],
-                        properties=device["properties"],
-                    )
-                )
 
-    async def site_ids(self, owner_id: str) -> list[str]:
-        async with self.db.read() as session:
-            rows = await session.execute(
-                select(SiteRow.site_id)
+async def site_row_with_device(
+    session: AsyncSession, device_ids: Sequence[str], owner_id: str
+) -> SiteRow | None:
+    """The owner's site holding any of `device_ids` (a device id, or the device part of a
+    sensor id): one statement, the site row found by a subquery."""
+    holder = (
+        select(DeviceRow.site_id)
+        .where(DeviceRow.synth_id.in_(list(device_ids)), DeviceRow.owner_id == owner_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = select(SiteRow).where(SiteRow.site_id == holder, SiteRow.owner_id == owner_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def device_rows(session: AsyncSession, site_id: str) -> list[DeviceRow]:
+    """The site's devices in their stored order."""
+    rows = await session.execute(
+        select(DeviceRow).where(DeviceRow.site_id == site_id).order_by(DeviceRow.position)
+    )
+    return list(rows.scalars())
+
+
+async def owner_sites(
+    session: AsyncSession, owner_id: str
+) -> list[tuple[SiteRow, list[DeviceRow]]]:
+    """Every site of the owner with its devices, in two statements whatever their number."""
+    sites = list(
+        (
+            await session.execute(
+                select(SiteRow)
                 .where(SiteRow.owner_id == owner_id)
                 .order_by(SiteRow.created_at, SiteRow.site_id)
             )
-            return list(rows.scalars())
-
-    async def device_ids(self, owner_id: str) -> list[str]:
-        async with self.db.read() as session:
-            rows = await session.execute(
-                select(DeviceRow.synth_id)
-                .join(SiteRow, SiteRow.site_id == DeviceRow.site_id)
-                .where(DeviceRow.owner_id == owner_id)
-                .order_by(SiteRow.created_at, DeviceRow.site_id, DeviceRow.position)
-            )
-            return list(rows.scalars())
-
-    async def load_site(self, site_id: str, owner_id: str | None = None) -> StoredSite | None:
-        """The site, or None if it does not exist or (when `owner_id` is given) is not theirs."""
-        query = select(SiteRow).where(SiteRow.site_id == site_id)
-        if owner_id is not None:
-            query = query.where(SiteRow.owner_id == owner_id)
-        return await self._load(query)
-
-    async def site_with_device(self, device_ids: Sequence[str], owner_id: str) -> StoredSite | None:
-        """The owner's site holding any of `device_ids` (a device id, or the device part of a
-        sensor id), read in one transaction: the site row by a subquery, then its devices."""
-        holder = (
-            select(DeviceRow.site_id)
-            .where(DeviceRow.synth_id.in_(list(device_ids)), DeviceRow.owner_id == owner_id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        return await self._load(
-            select(SiteRow).where(SiteRow.site_id == holder, SiteRow.owner_id == owner_id)
-        )
-
-    async def _load(self, site_query: Select[SiteRow]) -> StoredSite | None:
-        async with self.db.read() as session:
-            row = (await session.execute(site_query)).scalar_one_or_none()
-            if row is None:
-                return None
-            devices = list(
-                (
-                    await session.execute(select(DeviceRow).where(DeviceRow.site_id == row.site_id))
-                ).scalars()
-            )
-        return StoredSite(_site_from_rows(row, devices), row.owner_id, row.seed, row.template)
-
-    async def all_sites(self) -> list[str]:
-        async with self.db.read() as session:
-            return list((await session.execute(select(SiteRow.site_id))).scalars())
-
-    async def rename_device(self, device: Device, audit: AuditEvent) -> None:
-        """Rename, and record who did it, in one transaction (no change without its audit)."""
-        async with self.db.write() as session:
-            row = await session.get(DeviceRow, device.synth_id)
-            if row is not None:
-                row.name = device.name
-            session.add(audit)
-
-    async def control(self, device_id: str) -> DeviceControl | None:
-        async with self.db.read() as session:
-            return await session.get(DeviceControl, device_id)
-
-    async def controls_of_site(self, site_id: str) -> dict[str, DeviceControl]:
-        async with self.db.read() as session:
-            rows = await session.execute(
-                select(DeviceControl)
-                .join(DeviceRow, DeviceRow.synth_id == DeviceControl.device_id)
-                .where(DeviceRow.site_id == site_id)
-            )
-            return {c.device_id: c for c in rows.scalars()}
-
-    async def update_control(
-        self,
-        device_id: str,
-        now: datetime,
-        default_mode: str,
-        audit: AuditEvent,
-        check: Callable[[DeviceControl], None] | None = None,
-        **changes: Any,
-    ) -> DeviceControl:
-        """Create-or-update the control row (`changes`: mode/overlay/schedule) with its audit.
-
-        One transaction: the row is created if missing (concurrent first writes must not
-        collide on the primary key), then locked, then `check` sees its current state and may
-        raise to refuse the change. Rules that span fields (schedule mode needs a schedule) are
-        checked here rather than on an earlier read, so no interleaving of writes breaks them.
-        """
-        async with self.db.write() as session:
-            values = {
-                "device_id": device_id,
-                "mode": default_mode,
-                "overlay": None,
-                "schedule": None,
-                "updated_at": now,
-            }
-            insert = sqlite_insert if self.db.sqlite else pg_insert
+        ).scalars()
+    )
+    devices: dict[str, list[DeviceRow]] = {row.site_id: [] for row in sites}
+    if sites:
+        for device in (
             await session.execute(
-                insert(DeviceControl)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["device_id"])
+                select(DeviceRow)
+                .where(DeviceRow.owner_id == owner_id)
+                .order_by(DeviceRow.site_id, DeviceRow.position)
             )
-            row = await session.get(
-                DeviceControl, device_id, with_for_update=True, populate_existing=True
-            )
-            assert row is not None  # inserted above, or already there
-            if check is not None:
-                check(row)
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.updated_at = now
-            session.add(audit)
-            return row
+        ).scalars():
+            devices.setdefault(device.site_id, []).append(device)
+    return [(row, devices[row.site_id]) for row in sites]
 
-    async def recent_actions(self, user_id: str, client_id: str, limit: int = 5) -> list[Action]:
-        async with self.db.read() as session:
-            rows = await session.execute(
-                select(AuditEvent)
-                .where(AuditEvent.user_id == user_id, AuditEvent.client_id == client_id)
-                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                .limit(limit)
-            )
-            return [Action(e.at, e.action, e.target, e.detail) for e in rows.scalars()]
+
+async def all_site_ids(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(SiteRow.site_id))).scalars())
+
+
+async def site_ids_without_twin(session: AsyncSession) -> list[str]:
+    """Sites that have no twin state yet (written by a release that provisioned in two steps,
+    or added without a twin runner)."""
+    rows = await session.execute(
+        select(SiteRow.site_id)
+        .outerjoin(TwinStateRow, TwinStateRow.site_id == SiteRow.site_id)
+        .where(TwinStateRow.site_id.is_(None))
+    )
+    return list(rows.scalars())
+
+
+async def device_row(session: AsyncSession, device_id: str) -> DeviceRow | None:
+    return await session.get(DeviceRow, device_id)
+
+
+async def control(session: AsyncSession, device_id: str) -> DeviceControl | None:
+    return await session.get(DeviceControl, device_id)
+
+
+async def controls_of_site(session: AsyncSession, site_id: str) -> dict[str, DeviceControl]:
+    rows = await session.execute(
+        select(DeviceControl)
+        .join(DeviceRow, DeviceRow.synth_id == DeviceControl.device_id)
+        .where(DeviceRow.site_id == site_id)
+    )
+    return {c.device_id: c for c in rows.scalars()}
+
+
+async def locked_control(
+    session: AsyncSession, device_id: str, default_mode: str, now: datetime
+) -> DeviceControl:
+    """The device's control row, created if missing and locked for the rest of the transaction.
+
+    Created with an insert that ignores a conflict, so concurrent first writes cannot collide on
+    the primary key; then read with `FOR UPDATE` (PostgreSQL; SQLite's write transaction holds
+    the database lock already), so checks on the returned state hold until the commit.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    await session.execute(
+        insert(DeviceControl)
+        .values(device_id=device_id, mode=default_mode, overlay=None, schedule=None, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["device_id"])
+    )
+    row = await session.get(DeviceControl, device_id, with_for_update=True, populate_existing=True)
+    assert row is not None  # inserted above, or already there
+    return row
+
+
+def add_audit(session: AsyncSession, event: AuditEvent) -> None:
+    session.add(event)
+
+
+async def recent_actions(
+    session: AsyncSession, user_id: str, client_ids: Sequence[str], limit: int
+) -> list[AuditEvent]:
+    """The newest `limit` audit events of each of `client_ids` for the homeowner, in one
+    statement (a window per client), newest first within each client."""
+    if not client_ids:
+        return []
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=AuditEvent.client_id,
+            order_by=(AuditEvent.at.desc(), AuditEvent.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(AuditEvent.id, rank)
+        .where(AuditEvent.user_id == user_id, AuditEvent.client_id.in_(list(client_ids)))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(AuditEvent)
+        .join(ranked, ranked.c.id == AuditEvent.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(AuditEvent.client_id, AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    return list(rows.scalars())

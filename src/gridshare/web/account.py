@@ -9,11 +9,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from gridshare.auth.params import ParamError, Params, form_params
-from gridshare.auth.routes.deps import ServicesDep
 from gridshare.auth.scopes import ALL_SCOPES
 from gridshare.auth.sessions import SESSION_COOKIE, ActiveSession, clear_cookie
-from gridshare.mcp.clients import assistant_client_ids
-from gridshare.services import Services
+from gridshare.deps import Portal, PortalServices
 from gridshare.web.render import error_page, render
 from gridshare.web.totp_view import totp_section
 
@@ -40,11 +38,11 @@ def _see_other(location: str) -> RedirectResponse:
 
 
 async def checked_form(
-    request: Request, services: Services
+    request: Request, portal: PortalServices
 ) -> tuple[ActiveSession, Params] | Response:
     """The signed-in session and fields of a portal form post, with its CSRF token verified;
     or the response to send instead."""
-    session = await services.sessions.current(request)
+    session = await portal.sessions.current(request)
     if session is None:
         return _see_other("/login")
     try:
@@ -52,31 +50,31 @@ async def checked_form(
         form.check_no_repeats()
     except ParamError as exc:
         return error_page(f"The form could not be read: {exc}")
-    if not services.sessions.csrf_valid(session.raw_id, form.values.get("csrf_token")):
+    if not portal.sessions.csrf_valid(session.raw_id, form.values.get("csrf_token")):
         return error_page("This form has expired. Reload the page and try again.", 403)
     return session, form
 
 
 async def _checked_form(
-    request: Request, services: Services
+    request: Request, portal: PortalServices
 ) -> tuple[ActiveSession | None, Response | None]:
     """`checked_form` for posts that need no fields besides the CSRF token."""
-    checked = await checked_form(request, services)
+    checked = await checked_form(request, portal)
     if isinstance(checked, Response):
         return None, checked
     return checked[0], None
 
 
 @router.get("/account")
-async def account(request: Request, services: ServicesDep) -> Response:
-    session = await services.sessions.current(request)
+async def account(request: Request, portal: Portal) -> Response:
+    session = await portal.sessions.current(request)
     if session is None:
         return _see_other("/login")
-    return await account_page(services, session)
+    return await account_page(portal, session)
 
 
 async def account_page(
-    services: Services,
+    portal: PortalServices,
     session: ActiveSession,
     *,
     totp_notice: str | None = None,
@@ -84,11 +82,14 @@ async def account_page(
 ) -> Response:
     """The portal page; `totp_notice` reports a failed step of the two-step section."""
     connections = []
-    repo = services.homes.repo
-    grants = await services.grants.connections(session.user.id)
-    assistants = await assistant_client_ids(services.db, [c.grant.client_id for c in grants])
-    for c in grants:
-        actions = await repo.recent_actions(session.user.id, c.grant.client_id, limit=5)
+    user_id = session.user.id
+    found = await portal.grants.connections(user_id)
+    recent = await portal.homes.recent_actions_by_partner(
+        user_id, [c.grant.client_id for c in found], limit=5
+    )
+    assistants = await portal.assistants.client_ids([c.grant.client_id for c in found])
+    for c in found:
+        actions = recent[c.grant.client_id]
         created, created_iso = _when(c.grant.created_at)
         last_used, last_used_iso = _when(c.grant.last_used_at)
         connections.append(
@@ -112,17 +113,14 @@ async def account_page(
                 ],
             }
         )
-    homes = []
-    for site_id in await repo.site_ids(session.user.id):
-        stored = await repo.load_site(site_id, owner_id=session.user.id)
-        if stored is not None:
-            homes.append(
-                {
-                    "site_id": site_id,
-                    "address": ", ".join([*stored.site.address.lines, stored.site.address.city]),
-                    "devices": [(d.name, d.kind.value) for d in stored.site.devices],
-                }
-            )
+    homes = [
+        {
+            "site_id": site.site_id,
+            "address": ", ".join([*site.address.lines, site.address.city]),
+            "devices": [(d.name, d.kind.value) for d in site.devices],
+        }
+        for site in await portal.homes.owner_sites(user_id)
+    ]
     return render(
         "account.html",
         status_code=status_code,
@@ -130,29 +128,29 @@ async def account_page(
         email=session.user.email,
         connections=connections,
         homes=homes,
-        totp=await totp_section(services, session.user),
+        totp=await totp_section(portal.totp, session.user),
         totp_notice=totp_notice,
-        csrf_token=services.sessions.csrf_token(session.raw_id),
+        csrf_token=portal.sessions.csrf_token(session.raw_id),
     )
 
 
 @router.post("/account/connections/{grant_id}/revoke")
-async def revoke_connection(grant_id: str, request: Request, services: ServicesDep) -> Response:
-    session, problem = await _checked_form(request, services)
+async def revoke_connection(grant_id: str, request: Request, portal: Portal) -> Response:
+    session, problem = await _checked_form(request, portal)
     if session is None:
         assert problem is not None
         return problem
-    await services.grants.revoke_grant(session.user.id, grant_id[:64])
+    await portal.grants.revoke_grant(session.user.id, grant_id[:64])
     return _see_other("/account")
 
 
 @router.post("/account/signout")
-async def sign_out(request: Request, services: ServicesDep) -> Response:
-    session, problem = await _checked_form(request, services)
+async def sign_out(request: Request, portal: Portal) -> Response:
+    session, problem = await _checked_form(request, portal)
     if session is None:
         assert problem is not None
         return problem
-    await services.sessions.end(session.raw_id)
+    await portal.sessions.end(session.raw_id)
     response = render("signed_out.html", title="Signed out")
     clear_cookie(request, response, SESSION_COOKIE)
     return response

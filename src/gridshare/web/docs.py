@@ -16,9 +16,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from gridshare.auth import redirects
-from gridshare.auth.clients import ClientOptions
+from gridshare.auth.clients import ClientOptions, ClientService
 from gridshare.auth.scopes import API_SCOPES
-from gridshare.services import Services
 from gridshare.web.render import PAGE_HEADERS, render
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ async def docs() -> Response:
     return HTMLResponse(page.body, headers=DOCS_HEADERS)
 
 
-async def ensure_docs_client(services: Services) -> None:
+async def ensure_docs_client(clients: ClientService, issuer: str) -> None:
     """Register (or re-point) the public client Swagger UI logs in with.
 
     Its one redirect URI is this server's own page, port included: on a loopback issuer the
@@ -59,15 +58,15 @@ async def ensure_docs_client(services: Services) -> None:
     https nor loopback cannot have a redirect URI; /docs then shows the API but cannot log in
     (logged once).
     """
-    redirect = services.issuer + REDIRECT_PATH
+    redirect = issuer + REDIRECT_PATH
     try:
         redirects.validate_registration(redirect)
     except redirects.RedirectURIError:
-        log.warning("issuer %s is not https or loopback: /docs cannot log in", services.issuer)
+        log.warning("issuer %s is not https or loopback: /docs cannot log in", issuer)
         return
-    existing = await services.clients.get(DOCS_CLIENT_ID)
+    existing = await clients.get(DOCS_CLIENT_ID)
     if existing is None:
-        await services.clients.create(
+        await clients.create(
             ClientOptions(
                 name="Gridshare API docs (Swagger UI)",
                 redirect_uris=[redirect],
@@ -78,4 +77,4 @@ async def ensure_docs_client(services: Services) -> None:
             )
         )
     elif existing.redirect_uris != [redirect] or existing.loopback_any_port:
-        await services.clients.pin_redirect_uri(DOCS_CLIENT_ID, redirect)
+        await clients.pin_redirect_uri(DOCS_CLIENT_ID, redirect)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from gridshare.api.errors import status_of
 from gridshare.fleet.savings import months_of
 from gridshare.fleet.tariff_pages import PageRequest, parse_token, price_runs, tariff_page
 from gridshare.homes.errors import DomainError
@@ -55,7 +56,7 @@ def test_months_follow_the_site_zone_and_exclusive_end() -> None:
 def test_bad_month_intervals(raw: str, code: str) -> None:
     with pytest.raises(DomainError) as err:
         months_of(raw, "UTC", NOW)
-    assert (err.value.status, err.value.code) == (400, code)
+    assert (status_of(err.value), err.value.code) == (400, code)
 
 
 def test_roles() -> None:

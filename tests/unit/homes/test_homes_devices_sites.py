@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from gridshare.api.errors import status_of
 from gridshare.homes.devices import (
     BatteryBlock,
     BatteryPackProperties,
@@ -207,4 +208,4 @@ def test_patch_name() -> None:
 def test_bad_patches_are_400(raw: object, code: str) -> None:
     with pytest.raises(PatchError) as info:
         parse_device_patch(raw)
-    assert (info.value.status, info.value.code) == (400, code)
+    assert (status_of(info.value), info.value.code) == (400, code)

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from gridshare.api.errors import status_of
 from gridshare.homes.devices import DeviceKind
 from gridshare.homes.errors import ModeError
 from gridshare.homes.modes import (
@@ -59,13 +60,13 @@ def test_put_body_emits_lower_case(raw: object) -> None:
 def test_put_body_errors_are_400(raw: object, code: str) -> None:
     with pytest.raises(ModeError) as info:
         parse_mode_body(raw)
-    assert (info.value.status, info.value.code) == (400, code)
+    assert (status_of(info.value), info.value.code) == (400, code)
 
 
 def test_schedule_needs_a_schedule_plan() -> None:
     with pytest.raises(ModeError) as info:
         check_mode_change(OperationMode.SCHEDULE, has_schedule=False)
-    assert (info.value.status, info.value.code) == (422, "schedule_missing")
+    assert (status_of(info.value), info.value.code) == (422, "schedule_missing")
     check_mode_change(OperationMode.SCHEDULE, has_schedule=True)
     check_mode_change(OperationMode.SMART, has_schedule=False)
 
@@ -109,10 +110,10 @@ def test_devices_without_mode_are_404() -> None:
     for synth_id in (pv.synth_id, meter.synth_id, pv_sensor):
         with pytest.raises(ModeError) as info:
             control_device(site, synth_id)
-        assert (info.value.status, info.value.code) == (404, "mode_not_supported")
+        assert (status_of(info.value), info.value.code) == (404, "mode_not_supported")
     with pytest.raises(ModeError) as info:
         control_device(site, "nope")
-    assert (info.value.status, info.value.code) == (404, "not_found")
+    assert (status_of(info.value), info.value.code) == (404, "not_found")
     pv_only = build_site("pv_only", "o", random.Random(1))
     with pytest.raises(ModeError):
         control_device(pv_only, pv_only.devices_of_kind(DeviceKind.INVERTER)[0].synth_id)

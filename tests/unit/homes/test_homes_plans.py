@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridshare.api.errors import status_of
 from gridshare.homes.devices import DeviceKind
 from gridshare.homes.errors import PlanError
 from gridshare.homes.plans import (
@@ -46,7 +47,7 @@ def cmd(type_: str, minutes: object = 30, **extra: Any) -> dict[str, Any]:
 def refused(raw: object, kind: DeviceKind | str = BATTERY, **kw: Any) -> tuple[int, str]:
     with pytest.raises(PlanError) as info:
         validate_overlay(raw, kind, **kw)
-    return info.value.status, info.value.code
+    return status_of(info.value), info.value.code
 
 
 def slot(
@@ -61,7 +62,7 @@ def slot(
 def refused_schedule(raw: object, kind: DeviceKind | str = BATTERY, **kw: Any) -> tuple[int, str]:
     with pytest.raises(PlanError) as info:
         validate_schedule(raw, kind, **kw)
-    return info.value.status, info.value.code
+    return status_of(info.value), info.value.code
 
 
 # --- overlay: accepted --------------------------------------------------------------------

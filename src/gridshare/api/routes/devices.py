@@ -10,7 +10,7 @@ from starlette.requests import Request
 from gridshare.api.body import json_body
 from gridshare.api.deps import DeviceReader, DeviceWriter
 from gridshare.api.schemas import DeviceDetail, DeviceList, error_responses
-from gridshare.auth.routes.deps import ServicesDep
+from gridshare.deps import Homes
 
 router = APIRouter(tags=["devices"])
 
@@ -18,15 +18,15 @@ SynthId = Annotated[str, Path(max_length=200, description="A device or sensor id
 
 
 @router.get("/api/v2/devices", response_model=DeviceList, responses=error_responses(401, 403, 429))
-async def list_devices(caller: DeviceReader, services: ServicesDep) -> dict[str, Any]:
+async def list_devices(caller: DeviceReader, homes: Homes) -> dict[str, Any]:
     """Every device of every site of the homeowner. Scope: `lunar/device.read`."""
-    return {"entries": [{"synthId": d} for d in await services.homes.device_ids(caller)]}
+    return {"entries": [{"synthId": d} for d in await homes.device_ids(caller)]}
 
 
 @router.get("/api/v1/devices", response_model=DeviceList, responses=error_responses(401, 403, 429))
-async def list_devices_v1(caller: DeviceReader, services: ServicesDep) -> dict[str, Any]:
+async def list_devices_v1(caller: DeviceReader, homes: Homes) -> dict[str, Any]:
     """v1 sibling of `GET /api/v2/devices`. Scope: `lunar/device.read`."""
-    return await list_devices(caller, services)
+    return await list_devices(caller, homes)
 
 
 @router.get(
@@ -34,11 +34,9 @@ async def list_devices_v1(caller: DeviceReader, services: ServicesDep) -> dict[s
     response_model=DeviceDetail,
     responses=error_responses(401, 403, 404, 429),
 )
-async def get_device(
-    synthId: SynthId, caller: DeviceReader, services: ServicesDep
-) -> dict[str, Any]:
+async def get_device(synthId: SynthId, caller: DeviceReader, homes: Homes) -> dict[str, Any]:
     """A device's static properties. Scope: `lunar/device.read`."""
-    return await services.homes.device(caller, synthId)
+    return await homes.device(caller, synthId)
 
 
 @router.patch(
@@ -58,9 +56,9 @@ async def get_device(
     },
 )
 async def patch_device(
-    synthId: SynthId, request: Request, caller: DeviceWriter, services: ServicesDep
+    synthId: SynthId, request: Request, caller: DeviceWriter, homes: Homes
 ) -> dict[str, Any]:
     """JSON merge-patch of the mutable fields (`name`); anything else is a 400.
     Scope: `lunar/device.write`."""
     body = await json_body(request)
-    return await services.homes.patch_device(caller, synthId, body)
+    return await homes.patch_device(caller, synthId, body)

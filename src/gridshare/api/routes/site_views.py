@@ -12,9 +12,8 @@ from gridshare.api.deps import DeviceReader
 from gridshare.api.routes.sites import SiteId
 from gridshare.api.routes.telemetry import Aggregation, Include, Interval, Resolution
 from gridshare.api.schemas import CurrentState, Savings, SiteTelemetry, error_responses
-from gridshare.auth.routes.deps import ServicesDep
-from gridshare.fleet.site_views import SiteViews
-from gridshare.telemetry import TelemetryQueryError, parse_telemetry_query
+from gridshare.deps import SiteViewsDep
+from gridshare.telemetry import parse_telemetry_query
 
 router = APIRouter(tags=["sites"])
 RESPONSES = error_responses(400, 401, 403, 404, 429)
@@ -33,12 +32,12 @@ Roles = Annotated[
     response_model=CurrentState,
     responses=RESPONSES,
 )
-async def current_state(siteId: SiteId, caller: DeviceReader, services: ServicesDep) -> Response:
+async def current_state(siteId: SiteId, caller: DeviceReader, views: SiteViewsDep) -> Response:
     """The newest reading of every primary sensor (channels as in telemetry, counters
     included; the twin's last step) and each controllable device's operation mode; each
     device's `overlayPlan` only when the token also has `lunar/plan.read`.
     Scope: `lunar/device.read`."""
-    body = await SiteViews(services.homes).current_state(caller, siteId)
+    body = await views.current_state(caller, siteId)
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -46,7 +45,7 @@ async def current_state(siteId: SiteId, caller: DeviceReader, services: Services
 async def site_telemetry(
     siteId: SiteId,
     caller: DeviceReader,
-    services: ServicesDep,
+    views: SiteViewsDep,
     interval: Interval = None,
     resolution: Resolution = None,
     include: Include = None,
@@ -56,16 +55,10 @@ async def site_telemetry(
     """Every primary stream of the site (or those of `roles`), each labelled with its role;
     the same grammar, defaults, errors and per-stream point limit as device telemetry.
     Scope: `lunar/device.read`."""
-    views = SiteViews(services.homes)
     site = await views.site(caller, siteId)
-    try:
-        query = parse_telemetry_query(
-            interval, resolution, include, aggregation, zone=site.time_zone, api_version=2
-        )
-    except TelemetryQueryError as exc:
-        return Response(
-            status_code=400, content=orjson.dumps(exc.to_dict()), media_type="application/json"
-        )
+    query = parse_telemetry_query(
+        interval, resolution, include, aggregation, zone=site.time_zone, api_version=2
+    )
     body = await views.telemetry(site, roles, query)
     return Response(orjson.dumps(body), media_type="application/json")
 
@@ -74,7 +67,7 @@ async def site_telemetry(
 async def savings(
     siteId: SiteId,
     caller: DeviceReader,
-    services: ServicesDep,
+    views: SiteViewsDep,
     interval: Annotated[
         str | None,
         Query(
@@ -87,4 +80,4 @@ async def savings(
     """Monthly cost against a consumption-only baseline (all consumption imported at the import
     tariff), from stored telemetry; months in the site's time zone, the running one `partial`.
     Scope: `lunar/device.read`."""
-    return await SiteViews(services.homes).savings(caller, siteId, interval)
+    return await views.savings(caller, siteId, interval)

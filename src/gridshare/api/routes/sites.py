@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from gridshare.api.deps import DeviceReader
 from gridshare.api.schemas import SiteDetail, SiteList, Topology, error_responses
-from gridshare.auth.routes.deps import ServicesDep
+from gridshare.deps import Homes
 from gridshare.homes.sites import site_resource
 from gridshare.homes.topology import build_topology
 
@@ -19,15 +19,15 @@ READ_ERRORS = error_responses(401, 403, 429)
 
 
 @router.get("/api/v2/sites", response_model=SiteList, responses=READ_ERRORS)
-async def list_sites(caller: DeviceReader, services: ServicesDep) -> dict[str, Any]:
+async def list_sites(caller: DeviceReader, homes: Homes) -> dict[str, Any]:
     """The homeowner's sites (ids only). Scope: `lunar/device.read`."""
-    return {"entries": [{"siteId": s} for s in await services.homes.site_ids(caller)]}
+    return {"entries": [{"siteId": s} for s in await homes.site_ids(caller)]}
 
 
 @router.get("/api/v1/sites", response_model=SiteList, responses=READ_ERRORS)
-async def list_sites_v1(caller: DeviceReader, services: ServicesDep) -> dict[str, Any]:
+async def list_sites_v1(caller: DeviceReader, homes: Homes) -> dict[str, Any]:
     """v1 sibling of `GET /api/v2/sites`. Scope: `lunar/device.read`."""
-    return await list_sites(caller, services)
+    return await list_sites(caller, homes)
 
 
 @router.get(
@@ -35,9 +35,9 @@ async def list_sites_v1(caller: DeviceReader, services: ServicesDep) -> dict[str
     response_model=SiteDetail,
     responses=error_responses(401, 403, 404, 429),
 )
-async def get_site(siteId: SiteId, caller: DeviceReader, services: ServicesDep) -> dict[str, Any]:
+async def get_site(siteId: SiteId, caller: DeviceReader, homes: Homes) -> dict[str, Any]:
     """Address, site reference, time zone, tariff ids. Scope: `lunar/device.read`."""
-    stored = await services.homes.site(caller, siteId)
+    stored = await homes.site(caller, siteId)
     return site_resource(stored.site)
 
 
@@ -50,13 +50,13 @@ async def get_site(siteId: SiteId, caller: DeviceReader, services: ServicesDep) 
 async def get_topology(
     siteId: SiteId,
     caller: DeviceReader,
-    services: ServicesDep,
+    homes: Homes,
     compact: Annotated[
         bool, Query(description="Fold battery blocks and PV optimisers into their parent.")
     ] = True,
 ) -> dict[str, Any]:
     """The site's devices and sensors; every sensor id is a telemetry `synthId`.
     Scope: `lunar/device.read`."""
-    stored = await services.homes.site(caller, siteId)
+    stored = await homes.site(caller, siteId)
     topology: dict[str, Any] = build_topology(stored.site, compact=compact).to_json()
     return topology

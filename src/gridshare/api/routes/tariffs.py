@@ -9,10 +9,9 @@ from fastapi import APIRouter, Path, Query
 
 from gridshare.api.deps import DeviceReader
 from gridshare.api.schemas import TariffPage, error_responses
-from gridshare.auth.routes.deps import ServicesDep
+from gridshare.deps import SiteViewsDep
 from gridshare.fleet.service import Caller
 from gridshare.fleet.site_views import SiteViews
-from gridshare.services import Services
 
 router = APIRouter(tags=["tariffs"])
 RESPONSES = error_responses(400, 401, 403, 404, 429)
@@ -41,16 +40,14 @@ DirectionParam = Annotated[
 
 
 async def _page(
-    services: Services,
+    views: SiteViews,
     caller: Caller,
     tariff_id: str,
     interval: str | None,
     next_token: str | None,
     direction: str | None,
 ) -> dict[str, Any]:
-    return await SiteViews(services.homes).tariff(
-        caller, tariff_id, interval, next_token, direction
-    )
+    return await views.tariff(caller, tariff_id, interval, next_token, direction)
 
 
 @router.get(
@@ -62,14 +59,14 @@ async def _page(
 async def tariff_v2(
     tariffId: TariffId,
     caller: DeviceReader,
-    services: ServicesDep,
+    views: SiteViewsDep,
     interval: IntervalParam = None,
     nextToken: NextToken = None,
     direction: DirectionParam = None,
 ) -> dict[str, Any]:
     """A page of at most 7 days of the tariff's prices (runs of equal price, newest first);
     `nextToken` fetches the page before. Scope: `lunar/device.read`."""
-    return await _page(services, caller, tariffId, interval, nextToken, direction)
+    return await _page(views, caller, tariffId, interval, nextToken, direction)
 
 
 @router.get(
@@ -81,11 +78,11 @@ async def tariff_v2(
 async def tariff_v1(
     tariffId: TariffId,
     caller: DeviceReader,
-    services: ServicesDep,
+    views: SiteViewsDep,
     interval: IntervalParam = None,
     nextToken: NextToken = None,
     direction: DirectionParam = None,
 ) -> dict[str, Any]:
     """The real Partner API's path for `GET /api/v2/tariffs/{tariffId}`.
     Scope: `lunar/device.read`."""
-    return await _page(services, caller, tariffId, interval, nextToken, direction)
+    return await _page(views, caller, tariffId, interval, nextToken, direction)

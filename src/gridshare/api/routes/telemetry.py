@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from gridshare.api.deps import DeviceReader
 from gridshare.api.schemas import error_responses
-from gridshare.auth.routes.deps import ServicesDep
+from gridshare.deps import Telemetry
 from gridshare.fleet.service import Caller
-from gridshare.services import Services
-from gridshare.telemetry import EMPTY_RESPONSE, TelemetryQueryError, parse_telemetry_query
-from gridshare.telemetry.store import telemetry_body
+from gridshare.fleet.telemetry_reads import TelemetryReads
 
 router = APIRouter(tags=["telemetry"])
 
@@ -73,7 +70,7 @@ def _json(body: bytes) -> Response:
 
 
 async def _telemetry(
-    services: Services,
+    telemetry: TelemetryReads,
     caller: Caller,
     synth_id: str,
     api_version: int,
@@ -82,25 +79,10 @@ async def _telemetry(
     include: str | None,
     aggregation: str | None,
 ) -> Response:
-    source = await services.homes.telemetry_source(caller, synth_id)
-    if source.device_primary_sensor is not None:
-        if api_version == 2:
-            return _json(EMPTY_RESPONSE)
-        synth_id = source.device_primary_sensor
-    try:
-        query = parse_telemetry_query(
-            interval,
-            resolution,
-            include,
-            aggregation,
-            zone=source.time_zone,
-            api_version=api_version,
-        )
-    except TelemetryQueryError as exc:
-        return Response(
-            status_code=400, content=orjson.dumps(exc.to_dict()), media_type="application/json"
-        )
-    return _json(await telemetry_body(services.db, synth_id, query))
+    body = await telemetry.device_telemetry(
+        caller, synth_id, api_version, interval, resolution, include, aggregation
+    )
+    return _json(body)
 
 
 @router.get(
@@ -109,7 +91,7 @@ async def _telemetry(
 async def telemetry_v2(
     synthId: SynthId,
     caller: DeviceReader,
-    services: ServicesDep,
+    telemetry: Telemetry,
     interval: Interval = None,
     resolution: Resolution = None,
     include: Include = None,
@@ -118,7 +100,7 @@ async def telemetry_v2(
     """A sensor's telemetry, one entry per bucket that has data, in time order; a bare device id
     answers `{"entries": []}`. Scope: `lunar/device.read`."""
     return await _telemetry(
-        services, caller, synthId, 2, interval, resolution, include, aggregation
+        telemetry, caller, synthId, 2, interval, resolution, include, aggregation
     )
 
 
@@ -128,7 +110,7 @@ async def telemetry_v2(
 async def telemetry_v1(
     synthId: SynthId,
     caller: DeviceReader,
-    services: ServicesDep,
+    telemetry: Telemetry,
     interval: Interval = None,
     resolution: Resolution = None,
     include: Include = None,
@@ -137,5 +119,5 @@ async def telemetry_v1(
     """v1: `synthId` may be a device (its primary sensor) or a sensor; the interval may also be
     `duration/end`. Scope: `lunar/device.read`."""
     return await _telemetry(
-        services, caller, synthId, 1, interval, resolution, include, aggregation
+        telemetry, caller, synthId, 1, interval, resolution, include, aggregation
     )

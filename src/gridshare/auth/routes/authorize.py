@@ -13,18 +13,17 @@ from gridshare.auth.authorize_request import (
     parse_authorization_request,
     redirect_url,
 )
+from gridshare.auth.client_metadata_documents import resolve_metadata_client
 from gridshare.auth.digests import random_token
 from gridshare.auth.params import ParamError, Params, form_params, parse_query_string
 from gridshare.auth.resources import InvalidTarget, check_resource, mcp_resource
 from gridshare.auth.routes import sign_in
-from gridshare.auth.routes.deps import ServicesDep, client_address
+from gridshare.auth.routes.deps import client_address
 from gridshare.auth.routes.token import token_body
 from gridshare.auth.scopes import ALL_SCOPES, DEVICE_WRITE, PLAN_WRITE
 from gridshare.auth.sessions import CSRF_COOKIE, ActiveSession, read_cookie, set_cookie
 from gridshare.auth.users import SignInFailure
-from gridshare.mcp.clients import is_assistant_client
-from gridshare.mcp.metadata_documents import resolve_metadata_client
-from gridshare.services import Services
+from gridshare.deps import HostedPages, HostedPagesDep
 from gridshare.storage.models import Grant
 from gridshare.web.render import error_page, render
 
@@ -40,26 +39,26 @@ def _found(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
 
 
-async def _parse(services: Services, query: bytes) -> AuthorizationRequest:
+async def _parse(services: HostedPages, query: bytes) -> AuthorizationRequest:
     """Validate an authorization request from its raw query string, wherever it was carried."""
     try:
         params: Params | ParamError = parse_query_string(query)
     except ParamError as exc:
         params = exc
     if isinstance(params, Params):
-        await resolve_metadata_client(services, params)
+        await resolve_metadata_client(services.metadata_documents, params)
     text = query.decode("utf-8", "replace")
     request = await parse_authorization_request(params, text, services.clients)
     try:
         request.resource = check_resource(request.resource, services.issuer)
     except InvalidTarget as exc:
         raise RedirectError(request, exc.error, exc.description) from exc
-    if request.resource is None and await is_assistant_client(services.db, request.client):
+    if request.resource is None and await services.assistants.is_assistant(request.client):
         request.resource = mcp_resource(services.issuer)
     return request
 
 
-def _error_redirect(services: Services, exc: RedirectError) -> RedirectResponse:
+def _error_redirect(services: HostedPages, exc: RedirectError) -> RedirectResponse:
     req = exc.request
     return _found(
         redirect_url(
@@ -72,7 +71,7 @@ def _error_redirect(services: Services, exc: RedirectError) -> RedirectResponse:
 
 
 async def _complete(
-    services: Services, req: AuthorizationRequest, session: ActiveSession
+    services: HostedPages, req: AuthorizationRequest, session: ActiveSession
 ) -> Response:
     """Consent is on record: mint the code (or implicit token) and send the user back."""
     grant = await services.grants.consented_grant(
@@ -102,7 +101,7 @@ async def _complete(
 
 
 async def _implicit(
-    services: Services, req: AuthorizationRequest, session: ActiveSession, grant: Grant
+    services: HostedPages, req: AuthorizationRequest, session: ActiveSession, grant: Grant
 ) -> Response:
     """Implicit grant (RFC 6749 §4.2), only for clients that enabled it: tokens in the fragment."""
     issued = await services.grants.start_implicit_family(
@@ -114,13 +113,13 @@ async def _implicit(
         auth_time=session.auth_time,
         amr=session.amr,
     )
-    body = await token_body(services, req.client, issued)
+    body = await token_body(services.tokens, req.client, issued)
     fragment = {k: str(v) for k, v in body.items()} | {"state": req.state}
     return _found(redirect_url(req.redirect_uri, fragment, services.issuer, fragment=True))
 
 
 def _consent_page(
-    services: Services, req: AuthorizationRequest, session: ActiveSession
+    services: HostedPages, req: AuthorizationRequest, session: ActiveSession
 ) -> Response:
     return render(
         "consent.html",
@@ -137,7 +136,7 @@ def _consent_page(
 
 
 @router.get("/oauth2/authorize")
-async def authorize(request: Request, services: ServicesDep) -> Response:
+async def authorize(request: Request, services: HostedPagesDep) -> Response:
     query = _query(request)
     try:
         req = await _parse(services, query)
@@ -161,7 +160,7 @@ async def authorize(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/consent")
-async def consent(request: Request, services: ServicesDep) -> Response:
+async def consent(request: Request, services: HostedPagesDep) -> Response:
     try:
         form = await form_params(request)
         form.check_no_repeats()
@@ -190,7 +189,7 @@ async def consent(request: Request, services: ServicesDep) -> Response:
 
 
 def _login_form(
-    services: Services,
+    services: HostedPages,
     request: Request,
     query: bytes,
     client_name: str | None,
@@ -222,7 +221,7 @@ def _login_form(
 
 
 @router.get("/login")
-async def login_page(request: Request, services: ServicesDep) -> Response:
+async def login_page(request: Request, services: HostedPagesDep) -> Response:
     query = _query(request)
     client_name = None
     if query:
@@ -237,7 +236,7 @@ async def login_page(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/login")
-async def login_submit(request: Request, services: ServicesDep) -> Response:
+async def login_submit(request: Request, services: HostedPagesDep) -> Response:
     query = _query(request)
     req: AuthorizationRequest | None = None
     if query:

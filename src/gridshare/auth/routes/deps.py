@@ -1,21 +1,9 @@
-"""Typed access to the process's services from a route."""
+"""Request facts the authorization server's routes share. The services a route uses come from
+`gridshare.deps` (narrow typed dependencies)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends
 from starlette.requests import Request
-
-from gridshare.services import Services
-
-
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def client_address(request: Request) -> str:

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
-from gridshare.auth.routes.deps import ServicesDep
 from gridshare.auth.scopes import ALL_SCOPES
+from gridshare.deps import Issuer, Keys
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,12 +59,10 @@ def discovery_document(issuer: str) -> dict[str, Any]:
 
 
 @router.get("/.well-known/openid-configuration")
-async def openid_configuration(services: ServicesDep) -> JSONResponse:
-    return JSONResponse(discovery_document(services.issuer))
+async def openid_configuration(issuer: Issuer) -> JSONResponse:
+    return JSONResponse(discovery_document(issuer))
 
 
 @router.get("/.well-known/jwks.json")
-async def jwks(services: ServicesDep) -> JSONResponse:
-    return JSONResponse(
-        await services.keys.jwks(), headers={"Cache-Control": "public, max-age=300"}
-    )
+async def jwks(keys: Keys) -> JSONResponse:
+    return JSONResponse(await keys.jwks(), headers={"Cache-Control": "public, max-age=300"})

@@ -13,22 +13,22 @@ from starlette.responses import RedirectResponse, Response
 
 from gridshare.auth import redirects
 from gridshare.auth.params import ParamError, query_params
-from gridshare.auth.routes.deps import ServicesDep
 from gridshare.auth.sessions import SESSION_COOKIE, clear_cookie, read_cookie
+from gridshare.deps import Clients, Sessions
 from gridshare.web.render import error_page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/logout")
-async def logout(request: Request, services: ServicesDep) -> Response:
+async def logout(request: Request, clients: Clients, sessions: Sessions) -> Response:
     try:
         params = query_params(request)
         params.check_no_repeats()
     except ParamError as exc:
         return error_page(f"The sign-out link is malformed: {exc}")
     client_id = params.values.get("client_id")
-    client = await services.clients.get(client_id) if client_id else None
+    client = await clients.get(client_id) if client_id else None
     if client is None or client.disabled:
         return error_page("The application that sent you here is not registered.")
     logout_uri = params.values.get("logout_uri")
@@ -47,7 +47,7 @@ async def logout(request: Request, services: ServicesDep) -> Response:
         return error_page(
             "The sign-out link needs a logout_uri, or a redirect_uri and response_type."
         )
-    await services.sessions.end(read_cookie(request, SESSION_COOKIE))
+    await sessions.end(read_cookie(request, SESSION_COOKIE))
     response = RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
     clear_cookie(request, response, SESSION_COOKIE)
     return response

@@ -15,11 +15,11 @@ from gridshare.auth.amr import PASSWORD_AND_OTP
 from gridshare.auth.authorize_request import AuthorizationRequest, ErrorPage, RedirectError
 from gridshare.auth.params import ParamError, form_params
 from gridshare.auth.routes.authorize import _error_redirect, _found, _parse, _query
-from gridshare.auth.routes.deps import ServicesDep, client_address
+from gridshare.auth.routes.deps import client_address
 from gridshare.auth.routes.sign_in import SECOND_FACTOR_PATH, signed_in
 from gridshare.auth.sessions import PendingSignIn
 from gridshare.auth.totp import TotpError
-from gridshare.services import Services
+from gridshare.deps import HostedPages, HostedPagesDep
 from gridshare.web.render import error_page, render
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +29,7 @@ LOCKED = "Too many wrong codes. Try again later."
 
 
 def _code_form(
-    services: Services,
+    services: HostedPages,
     pending: PendingSignIn,
     query: bytes,
     client_name: str | None,
@@ -49,7 +49,9 @@ def _code_form(
     )
 
 
-async def _request_of(services: Services, query: bytes) -> AuthorizationRequest | Response | None:
+async def _request_of(
+    services: HostedPages, query: bytes
+) -> AuthorizationRequest | Response | None:
     """The authorization request carried along (None: a portal sign-in), or the page to show."""
     if not query:
         return None
@@ -62,7 +64,7 @@ async def _request_of(services: Services, query: bytes) -> AuthorizationRequest 
 
 
 @router.get(SECOND_FACTOR_PATH)
-async def code_page(request: Request, services: ServicesDep) -> Response:
+async def code_page(request: Request, services: HostedPagesDep) -> Response:
     query = _query(request)
     req = await _request_of(services, query)
     if isinstance(req, Response):
@@ -74,7 +76,7 @@ async def code_page(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post(SECOND_FACTOR_PATH)
-async def code_submit(request: Request, services: ServicesDep) -> Response:
+async def code_submit(request: Request, services: HostedPagesDep) -> Response:
     query = _query(request)
     req = await _request_of(services, query)
     if isinstance(req, Response):

@@ -17,7 +17,7 @@ from gridshare.auth.sessions import (
     read_cookie,
     set_cookie,
 )
-from gridshare.services import Services
+from gridshare.deps import HostedPages
 from gridshare.storage.models import User
 
 SECOND_FACTOR_PATH = "/login/code"
@@ -28,7 +28,7 @@ def _redirect(location: str) -> RedirectResponse:
 
 
 async def password_accepted(
-    services: Services,
+    services: HostedPages,
     request: Request,
     user: User,
     query: bytes,
@@ -45,7 +45,7 @@ async def password_accepted(
 
 
 async def signed_in(
-    services: Services,
+    services: HostedPages,
     request: Request,
     user: User,
     req: AuthorizationRequest | None,

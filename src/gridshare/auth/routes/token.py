@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gridshare.auth.client_metadata_documents import use_internal_id
 from gridshare.auth.clients import ClientService
 from gridshare.auth.errors import (
     InvalidClient,
@@ -15,14 +16,17 @@ from gridshare.auth.errors import (
     OAuthError,
     TooManyRequests,
 )
+from gridshare.auth.grant_types import handler_for
 from gridshare.auth.grants import Issued
 from gridshare.auth.params import BodyTooLarge, ParamError, Params, form_params
 from gridshare.auth.resources import InvalidTarget, check_resource
-from gridshare.auth.routes.deps import ServicesDep, client_address
-from gridshare.mcp.metadata_documents import use_internal_id
+from gridshare.auth.routes.deps import client_address
+from gridshare.auth.tokens import TokenService
+from gridshare.config import Settings
+from gridshare.deps import Clients, Config, Grants, Issuer, Limits, Tokens
 from gridshare.ops.metrics import token_outcome
-from gridshare.services import Services
 from gridshare.storage.models import Client
+from gridshare.storage.ratelimit import RateLimits
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,7 +58,13 @@ async def _read_form(request: Request) -> Params:
     return params
 
 
-async def authenticate_client(services: Services, request: Request, params: Params) -> Client:
+async def authenticate_client(
+    clients: ClientService,
+    limits: RateLimits,
+    settings: Settings,
+    request: Request,
+    params: Params,
+) -> Client:
     """Client authentication; failures are throttled per (client, address) and per address.
 
     Only failures are counted, and only under keys of the address they came from, so nobody's
@@ -64,9 +74,9 @@ async def authenticate_client(services: Services, request: Request, params: Para
     secrets safe. Past the limit a failing request answers 429 instead of 401.
     """
     try:
-        return await services.clients.authenticate(request.headers.get("authorization"), params)
+        return await clients.authenticate(request.headers.get("authorization"), params)
     except InvalidClient:
-        per_minute = services.settings.client_auth_failures_per_minute
+        per_minute = settings.client_auth_failures_per_minute
         address = client_address(request)
         try:
             client_id, _ = ClientService.credentials(request.headers.get("authorization"), params)
@@ -77,7 +87,7 @@ async def authenticate_client(services: Services, request: Request, params: Para
             keys.append(("client-auth-client", client_id, address))
         waits = []
         for key in keys:
-            decision = await services.limits.hit(per_minute, *key)
+            decision = await limits.hit(per_minute, *key)
             if not decision.allowed:
                 waits.append(decision.reset_after)
         if waits:
@@ -85,15 +95,15 @@ async def authenticate_client(services: Services, request: Request, params: Para
         raise
 
 
-async def token_body(services: Services, client: Client, issued: Issued) -> dict[str, str | int]:
+async def token_body(tokens: TokenService, client: Client, issued: Issued) -> dict[str, str | int]:
     """The token response members, shared by the token endpoint and the implicit grant."""
     event_id = str(uuid.uuid4())
-    access = await services.tokens.mint_access_token(
+    access = await tokens.mint_access_token(
         user=issued.user, family=issued.family, ttl=client.access_token_ttl, event_id=event_id
     )
     body: dict[str, str | int] = {"access_token": access}
     if "openid" in issued.family.scopes:
-        body["id_token"] = await services.tokens.mint_id_token(
+        body["id_token"] = await tokens.mint_id_token(
             user=issued.user,
             family=issued.family,
             ttl=client.id_token_ttl,
@@ -108,31 +118,31 @@ async def token_body(services: Services, client: Client, issued: Issued) -> dict
 
 
 @router.post("/oauth2/token")
-async def token(request: Request, services: ServicesDep) -> Response:
+async def token(
+    request: Request,
+    clients: Clients,
+    limits: Limits,
+    config: Config,
+    grants: Grants,
+    tokens: Tokens,
+    issuer: Issuer,
+) -> Response:
     grant_type: str | None = None
     try:
         params = await _read_form(request)
-        client = await authenticate_client(services, request, params)
+        client = await authenticate_client(clients, limits, config, request, params)
         grant_type = params.require("grant_type")
-        if grant_type == "authorization_code":
-            issued = await services.grants.redeem_code(
-                client,
-                params.require("code"),
-                params.get("redirect_uri"),
-                params.get("code_verifier"),
-            )
-        elif grant_type == "refresh_token":
-            # `scope` is ignored at refresh, as Cognito does: the family keeps its scopes.
-            issued = await services.grants.refresh(client, params.require("refresh_token"))
-        else:
+        handler = handler_for(grant_type)
+        if handler is None:
             raise OAuthError(
                 "unsupported_grant_type", f"grant_type {grant_type!r} is not supported"
             )
-        requested = check_resource(params.get("resource"), services.issuer)
+        issued = await handler(grants, client, params)
+        requested = check_resource(params.get("resource"), issuer)
         if requested is not None and requested != issued.family.resource:
             # RFC 8707 §2.2: only the resource the grant was for (nothing is handed out).
             raise InvalidTarget("the grant was not issued for this resource")
-        body = await token_body(services, client, issued)
+        body = await token_body(tokens, client, issued)
         token_outcome(grant_type, "issued")
         return JSONResponse(body, headers=NO_STORE)
     except ParamError as exc:
@@ -148,14 +158,16 @@ def _looks_like_jwt(token: str) -> bool:
 
 
 @router.post("/oauth2/revoke")
-async def revoke(request: Request, services: ServicesDep) -> Response:
+async def revoke(
+    request: Request, clients: Clients, limits: Limits, config: Config, grants: Grants
+) -> Response:
     try:
         params = await _read_form(request)
-        client = await authenticate_client(services, request, params)
+        client = await authenticate_client(clients, limits, config, request, params)
         token = params.require("token")
         if _looks_like_jwt(token):
             raise OAuthError("unsupported_token_type", "only refresh tokens can be revoked")
-        await services.grants.revoke_refresh_token(client, token)
+        await grants.revoke_refresh_token(client, token)
         return Response(status_code=200, headers=NO_STORE)
     except ParamError as exc:
         return oauth_error_response(InvalidRequest(str(exc)))

@@ -7,22 +7,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gridshare.auth.bearer import BearerError, authenticate_bearer
-from gridshare.auth.routes.deps import ServicesDep
+from gridshare.deps import Tokens, Users
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.api_route("/oauth2/userInfo", methods=["GET", "POST"])
-async def userinfo(request: Request, services: ServicesDep) -> Response:
+async def userinfo(request: Request, tokens: Tokens, users: Users) -> Response:
     try:
-        token = await authenticate_bearer(request, services.tokens, required_scope="openid")
+        token = await authenticate_bearer(request, tokens, required_scope="openid")
     except BearerError as exc:
         return JSONResponse(
             {"error": exc.error, "error_description": exc.description},
             status_code=exc.status_code,
             headers={"WWW-Authenticate": exc.www_authenticate()},
         )
-    user = await services.users.get(token.sub)
+    user = await users.get(token.sub)
     if user is None:
         return JSONResponse(
             {"error": "invalid_token", "error_description": "user no longer exists"},

@@ -14,8 +14,9 @@ from alembic import op
 
 import gridshare.storage.types
 
-#: The allow-list a new database starts with (see `gridshare.mcp.clients.SEED_CALLBACKS`, which
-#: must say the same; a migration does not import code that may change after it).
+#: The allow-list a new database starts with (see
+#: `gridshare.auth.assistant_clients.SEED_CALLBACKS`, which must say the same; a migration
+#: does not import code that may change after it).
 SEED = (
     ("http://localhost/oauth/callback", "mcp-remote, MCP Inspector, Gemini CLI (loopback)"),
     ("http://127.0.0.1/oauth/callback", "mcp-remote, MCP Inspector, Gemini CLI (loopback)"),

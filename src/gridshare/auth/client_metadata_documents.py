@@ -33,12 +33,11 @@ import httpx
 import orjson
 
 from gridshare.auth import redirects
+from gridshare.auth.assistant_clients import ASSISTANT_SCOPES, AssistantClients, callback_permitted
 from gridshare.auth.authorize_request import ErrorPage
 from gridshare.auth.clients import ClientConfigError, ClientOptions, ClientService
 from gridshare.auth.params import Params
 from gridshare.clock import Clock
-from gridshare.mcp.clients import ASSISTANT_SCOPES, AssistantClients, callback_permitted
-from gridshare.services import Services
 from gridshare.storage.db import Database
 from gridshare.storage.models import Client, McpClient
 
@@ -252,19 +251,13 @@ class MetadataDocumentClients:
         return client_id
 
 
-async def resolve_metadata_client(services: Services, params: Params) -> None:
+async def resolve_metadata_client(resolver: MetadataDocumentClients, params: Params) -> None:
     """At authorize: replace a client id URL by its stored client, fetching its document if
     needed; a document that cannot be used is an error page (never a redirect)."""
     url = params.values.get("client_id")
     if not is_metadata_url(url) or "client_id" in params.repeated:
         return
     assert url is not None
-    resolver = MetadataDocumentClients(
-        services.db,
-        services.clock,
-        services.clients,
-        services.settings.mcp_metadata_allow_loopback,
-    )
     try:
         params.values["client_id"] = await resolver.resolve(url)
     except MetadataDocumentError as exc:

@@ -111,6 +111,14 @@ class AssistantClients:
         self.clock = clock
         self.clients = clients
 
+    async def is_assistant(self, client: Client) -> bool:
+        """Whether an assistant registered `client` itself (its tokens are for /mcp only)."""
+        return await is_assistant_client(self.db, client)
+
+    async def client_ids(self, client_ids: list[str]) -> set[str]:
+        """Which of these clients assistants registered themselves (the portal marks them)."""
+        return await assistant_client_ids(self.db, client_ids)
+
     # -- the operator's allow-list -----------------------------------------------------------
 
     async def allowed(self) -> list[McpCallback]:
