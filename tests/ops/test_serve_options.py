@@ -1,5 +1,5 @@
 """What `gridshare serve` hands uvicorn: the guarded httptools protocol, uvloop, and the access
-log off unless asked for (it costs about as much CPU as a small request)."""
+log off unless asked for (each line costs about as much CPU as answering the JWKS)."""
 
 from __future__ import annotations
 

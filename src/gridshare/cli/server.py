@@ -74,8 +74,8 @@ def serve(
         bool | None,
         typer.Option(
             "--access-log/--no-access-log",
-            help="Log one line per request (default: off, $GRIDSHARE_ACCESS_LOG; it costs about "
-            "as much CPU as a small request).",
+            help="Log one line per request (default: off, $GRIDSHARE_ACCESS_LOG; each line costs "
+            "about as much CPU as answering the JWKS).",
             show_default=False,
         ),
     ] = None,
