@@ -19,6 +19,7 @@ from gridshare.api.openapi import install_openapi
 from gridshare.api.routes import control, devices, site_views, sites, tariffs, telemetry
 from gridshare.auth.purge import ExpiredRows, purging
 from gridshare.auth.routes import router as auth_router
+from gridshare.auth.well_known import WellKnown
 from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.demo import demo_credentials, seed_if_empty, walkthrough
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         docs_url=None,
         redoc_url=None,
     )
+    app.add_middleware(WellKnown)  # inside Observability: ids and metrics apply to it too
     app.add_middleware(Observability)
     app.include_router(health.router)
     app.include_router(auth_router)

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
 
     #: `text` (uvicorn's format) or `json` (one object a line, with the request id).
     log_format: Literal["text", "json"] = "text"
+    #: One line per request (uvicorn's access log, redacted, in `log_format`). Off by default:
+    #: it costs about as much CPU as answering the JWKS (docs/operations.md); the request
+    #: metrics count every request anyway, and a reverse proxy usually logs them.
+    access_log: bool = False
     #: Client addresses (comma-separated IPs or CIDR networks) allowed to read `/metrics` on
     #: the main port. Empty (the default): `/metrics` is not served there at all; use
     #: `gridshare serve --metrics-port` (loopback by default) or list your scraper here.

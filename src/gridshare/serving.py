@@ -193,7 +193,7 @@ def _shared_options(settings: Settings) -> dict[str, Any]:
 def serve_options(settings: Settings) -> dict[str, Any]:
     """uvicorn options for `gridshare serve` (one or more spawned workers)."""
     configure_serve(settings)
-    return {"http": SERVE_PROTOCOL, **_shared_options(settings)}
+    return {"http": SERVE_PROTOCOL, "access_log": settings.access_log, **_shared_options(settings)}
 
 
 def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:

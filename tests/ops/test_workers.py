@@ -41,7 +41,7 @@ def test_two_workers_serve_and_share_their_metrics(database_url: str, tmp_path: 
     env |= {"GRIDSHARE_LOG_FORMAT": "json", "GRIDSHARE_METRICS_ALLOW": "127.0.0.1"}
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        command = [*gridshare_command(), "serve", "--no-demo", "--workers", "2"]
+        command = [*gridshare_command(), "serve", "--no-demo", "--workers", "2", "--access-log"]
         command += ["--port", str(port), "--metrics-port", str(metrics_port)]
         command += ["--database-url", database_url]
         proc = subprocess.Popen(

@@ -4,15 +4,24 @@ Access and ID tokens are signed with different keys (as Cognito does). A rotated
 published in the JWKS `key_publish_ahead` seconds before it signs anything, so resource servers
 that cache the JWKS already know it; a retired key stays published until every token it signed
 has expired (the longest lifetime a client may configure is one day).
+
+Each process keeps the keys in memory and asks the database every `CHECK_SECONDS` whether the
+set changed (a rotation by another process or by `gridshare admin rotate-keys` is only a database
+write): the question reads ids and dates, and key material only for a key it has not seen. The
+JWKS it publishes is rebuilt (bytes and ETag) only when the published set changes, so serving it
+costs no work per request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 
@@ -23,7 +32,9 @@ from gridshare.storage.models import SigningKey
 
 KEY_USES = ("access", "id")
 MAX_TOKEN_LIFETIME = timedelta(days=1)
-_CACHE_SECONDS = 30.0
+#: How stale a process's view of the signing keys may be (and so the JWKS it serves): well
+#: below `key_publish_ahead_seconds`, so every process publishes a new key before it signs.
+CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,23 @@ class LoadedKey:
     key: RSAKey
     activates_at: datetime
     retires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A JSON document as served: its bytes and their ETag (a quoted digest of the bytes)."""
+
+    body: bytes
+    etag: bytes
+
+    @classmethod
+    def of_json(cls, value: Any) -> Document:
+        body = orjson.dumps(value)
+        return cls(body, b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"')
+
+
+def _jwks_of(keys: list[LoadedKey]) -> Document:
+    return Document.of_json({"keys": [k.key.as_dict(private=False) for k in keys]})
 
 
 def _generate(use: str, now: datetime, activates_at: datetime) -> SigningKey:
@@ -49,14 +77,19 @@ def _generate(use: str, now: datetime, activates_at: datetime) -> SigningKey:
 
 
 class KeyStore:
-    """Process-local cache over the `signing_keys` table, refreshed every few seconds."""
+    """Process-local copy of the `signing_keys` table, checked every `check_seconds`."""
+
+    check_seconds = CHECK_SECONDS
 
     def __init__(self, db: Database, clock: Clock, publish_ahead_seconds: int) -> None:
         self.db = db
         self.clock = clock
         self.publish_ahead = timedelta(seconds=publish_ahead_seconds)
         self._keys: list[LoadedKey] = []
+        self._document = _jwks_of([])
         self._loaded_at = float("-inf")
+        #: One check at a time: requests arriving meanwhile wait for it instead of repeating it.
+        self._checking = asyncio.Lock()
 
     async def ensure_keys(self) -> None:
         """Create an active key per use when the database has none (first start)."""
@@ -87,21 +120,40 @@ class KeyStore:
         return new
 
     async def reload(self) -> None:
+        """Read the key set; import (the costly part) only keys not already held."""
+        columns = (SigningKey.kid, SigningKey.use, SigningKey.activates_at, SigningKey.retires_at)
         async with self.db.read() as session:
-            rows = (await session.execute(select(SigningKey))).scalars().all()
-        now = self.clock.now()
-        keys = []
-        for row in rows:
-            if row.retires_at is not None and row.retires_at + MAX_TOKEN_LIFETIME < now:
-                continue  # expired: nothing it signed is still valid
-            key = RSAKey.import_key(row.private_pem, {"kid": row.kid, "use": "sig", "alg": "RS256"})
-            keys.append(LoadedKey(row.kid, row.use, key, row.activates_at, row.retires_at))
+            rows = (
+                await session.execute(
+                    select(*columns).order_by(SigningKey.created_at, SigningKey.kid)
+                )
+            ).all()
+            now = self.clock.now()
+            # Keys past retirement plus the longest token lifetime signed nothing still valid.
+            live = [
+                r for r in rows if r.retires_at is None or r.retires_at + MAX_TOKEN_LIFETIME >= now
+            ]
+            held = {k.kid: k.key for k in self._keys}
+            missing = [r.kid for r in live if r.kid not in held]
+            if missing:
+                pems = await session.execute(
+                    select(SigningKey.kid, SigningKey.private_pem).where(
+                        SigningKey.kid.in_(missing)
+                    )
+                )
+                for kid, pem in pems.all():
+                    held[kid] = RSAKey.import_key(pem, {"kid": kid, "use": "sig", "alg": "RS256"})
+        keys = [LoadedKey(r.kid, r.use, held[r.kid], r.activates_at, r.retires_at) for r in live]
+        if [k.kid for k in keys] != [k.kid for k in self._keys]:
+            self._document = _jwks_of(keys)
         self._keys = keys
         self._loaded_at = time.monotonic()
 
     async def _fresh(self) -> list[LoadedKey]:
-        if time.monotonic() - self._loaded_at > _CACHE_SECONDS:
-            await self.reload()
+        if time.monotonic() - self._loaded_at > self.check_seconds:
+            async with self._checking:
+                if time.monotonic() - self._loaded_at > self.check_seconds:
+                    await self.reload()
         return self._keys
 
     async def signing_key(self, use: str) -> LoadedKey:
@@ -133,3 +185,8 @@ class KeyStore:
     async def jwks(self) -> dict[str, Any]:
         keys = [k.key.as_dict(private=False) for k in await self._fresh()]
         return {"keys": keys}
+
+    async def jwks_document(self) -> Document:
+        """The published keys as served bytes (rebuilt only when the set changes)."""
+        await self._fresh()
+        return self._document

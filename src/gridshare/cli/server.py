@@ -70,6 +70,15 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log one line per request (default: off, $GRIDSHARE_ACCESS_LOG; each line costs "
+            "about as much CPU as answering the JWKS).",
+            show_default=False,
+        ),
+    ] = None,
     metrics_port: Annotated[
         int | None,
         typer.Option(help="Serve Prometheus metrics on this port (all workers summed)."),
@@ -95,6 +104,7 @@ def serve(
         "forwarded_allow_ips": forwarded_allow_ips,
         "header_timeout_seconds": header_timeout,
         "max_connections": max_connections,
+        "access_log": access_log,
     }
     given = {k: v for k, v in overrides.items() if v is not None}
     settings = settings_for(database_url, **given)
