@@ -31,16 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 
 from gridshare.twin.battery import BatteryModel
 from gridshare.twin.timebase import FloatArray
 
 CYCLE_PENALTY = 1.0e-5  # currency per kWh moved: picks the calmest of equally cheap plans
-PLAN_GAP = 5.0e-3
-"""Relative MIP gap of a smart plan: HiGHS stops once its plan is proven within 0.5 % of the
-horizon's optimum, which keeps an hourly plan at tens of milliseconds (closing the gap over near
-identical minutes can take seconds); the executed plan is always physical."""
+MIP_GAP = 1.0e-4
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +74,13 @@ def _taper_coefficient(per_hour: float, eta: float, slot_minutes: FloatArray) ->
     rho = max(0.0, 1.0 - eta * per_hour / 60.0)
     m = np.asarray(slot_minutes, dtype=np.float64)
     return np.asarray((1.0 - rho**m) / (eta * m / 60.0), dtype=np.float64)
+
+
+def _diffuse(share: FloatArray) -> FloatArray:
+    """0/1 values whose running sum tracks the running sum of `share` (values in [0, 1]) to
+    within 1/2: error diffusion, so a stretch of minutes at 0.5 alternates."""
+    running = np.round(np.cumsum(np.clip(share, 0.0, 1.0)))
+    return np.diff(running, prepend=0.0)
 
 
 class _Rows:
@@ -124,13 +128,16 @@ def solve_dispatch(
     grid_export: bool = True,
     grid_charged_wh: float = 0.0,
     end_value_per_wh: float = 0.0,
-    mip_gap: float = PLAN_GAP,
+    mip_gap: float = MIP_GAP,
+    exact: bool = True,
 ) -> Dispatch:
     """Cheapest battery schedule over the slots; raises RuntimeError if HiGHS fails.
 
     `grid_charged_wh` is the part of `soc0_wh` that came from the grid (only read when
     `grid_export` is False); `end_value_per_wh` credits the energy stored at the end. HiGHS
-    stops when its solution is proven within `mip_gap` (relative) of the optimum.
+    stops when its solution is proven within `mip_gap` (relative) of the optimum. With
+    `exact=False` the binary minutes are relaxed and rounded instead (a few LPs, bounded time;
+    `bound` is then the relaxation's, still a lower bound).
     """
     t = int(slot_minutes.size)
     minutes = np.asarray(slot_minutes, dtype=np.float64)
@@ -207,10 +214,7 @@ def solve_dispatch(
         upper[hg[surplus]] = 0.0
         upper[g] = s_max
         lower[g[0]] = upper[g[0]] = min(max(grid_charged_wh, 0.0), soc0)
-    integrality = np.zeros(n_vars, dtype=np.int64)
-    integrality[th[concave]] = 1
-    integrality[z[burning]] = 1
-
+    binary = np.concatenate([th[concave], z[burning]])
     scale = hours / 1000.0
     objective = np.zeros(n_vars)
     objective[imp] = scale * import_price
@@ -218,18 +222,45 @@ def solve_dispatch(
     for block in (c1, c2, d1, d2):
         objective[block] = scale * CYCLE_PENALTY
     objective[s[-1]] = -end_value_per_wh
+    constraints = rows.constraint(n_vars)
 
-    result = milp(
-        objective, integrality=integrality, bounds=Bounds(lower, upper),
-        constraints=rows.constraint(n_vars), options={"mip_rel_gap": mip_gap},
-    )  # fmt: skip
+    def solve(integral: bool, lo: FloatArray, hi: FloatArray) -> OptimizeResult:
+        integrality = np.zeros(n_vars, dtype=np.int64)
+        if integral:
+            integrality[binary] = 1
+        return milp(
+            objective, integrality=integrality, bounds=Bounds(lo, hi), constraints=constraints,
+            options={"mip_rel_gap": mip_gap},
+        )  # fmt: skip
+
+    if exact or binary.size == 0:
+        result = solve(True, lower, upper)
+        bound_result = result
+    else:
+        # Relax and round: the relaxation time-shares inside a minute; the minutes then take
+        # whole modes (and directions) so that their running count follows the relaxation's
+        # running share (alternating minutes where it mixed them), and an LP re-plans around
+        # that. Should the rounded modes be infeasible, the minutes take the modes in which an
+        # idle battery is feasible (import when the home draws, export when the PV is ahead).
+        relaxed = bound_result = solve(False, lower, upper)
+        if relaxed.status != 0 or relaxed.x is None:
+            raise RuntimeError(f"dispatch LP failed: {relaxed.message}")
+        fixed_lo, fixed_hi = lower.copy(), upper.copy()
+        modes = int(concave.sum())
+        rounded = [_diffuse(relaxed.x[binary[:modes]]), _diffuse(relaxed.x[binary[modes:]])]
+        fixed_lo[binary] = fixed_hi[binary] = np.concatenate(rounded)
+        result = solve(False, fixed_lo, fixed_hi)
+        if result.status != 0:
+            natural = np.concatenate([(~surplus)[concave], np.zeros(int(burning.sum()))])
+            fixed_lo[binary] = fixed_hi[binary] = natural.astype(np.float64)
+            result = solve(False, fixed_lo, fixed_hi)
     if result.status != 0 or result.x is None:
         raise RuntimeError(f"dispatch MILP failed: {result.message}")
     x = np.asarray(result.x, dtype=np.float64)
     # The objective's bound, less the most the cycle penalty could have added: a bound on the
     # bill minus the end value.
-    dual = getattr(result, "mip_dual_bound", None)
-    dual = float(result.fun) if dual is None or not np.isfinite(dual) else float(dual)
+    dual = getattr(bound_result, "mip_dual_bound", None)
+    dual = float(bound_result.fun) if dual is None or not np.isfinite(dual) else float(dual)
     penalty = float(np.sum(scale * CYCLE_PENALTY * (cap_c + cap_d)))
     grid = x[imp] - x[exp]
     paid = import_price * np.clip(grid, 0, None) + export_price * np.clip(grid, None, 0)

@@ -150,7 +150,7 @@ class SmartPlanner:
         dispatch = solve_dispatch(
             self.battery, soc_wh, count, net_s, inverter_pv, imp_s, exp_s,
             grid_export=self.grid_export, grid_charged_wh=grid_wh,
-            end_value_per_wh=end_value_per_wh(self.battery, imp),
+            end_value_per_wh=end_value_per_wh(self.battery, imp), exact=False,
         )  # fmt: skip
         # The executed region is made of 1-minute slots, so its sub-slots map 1:1 to minutes.
         grid = dispatch.grid_w[:executed]
