@@ -15,8 +15,11 @@ an export mode of weight 1 - th_k (the convex hull of the two, Balas' disjunctiv
 In a slot of several minutes a fractional th is real: some minutes import, others export. A
 1-minute slot cannot be split, so th is binary there wherever the export price exceeds the import
 price (and nowhere else: with export <= import, importing and exporting at once never pays, so
-the relaxation is already exact). Likewise charging and discharging in the same minute only pays
-when a price is negative (burning energy in the round trip); those minutes get a binary too.
+the relaxation is already exact). Likewise charging and discharging in the same minute (burning
+energy in the round trip) pays where a price is negative, and where grid-charged energy may not
+be exported (burning it makes room for PV energy that may); those minutes get a binary too. In
+import-mode minutes the battery discharges to the home only, in export-mode minutes it charges
+from the PV only.
 
 With `grid_export=False` (the site may not export energy the battery took from the grid) the
 store is split into a grid-charged part G and the rest: charge taken from the grid goes to G,
@@ -152,7 +155,11 @@ def solve_dispatch(
     cap_d = np.clip(np.minimum(battery.max_discharge_w, battery.inverter_w + pv_w), 0.0, None)
     single = minutes == 1.0
     concave = single & (export_price > import_price)
-    burning = single & np.where(surplus, export_price < 0, import_price < 0)
+    # Charging and discharging in one minute burns energy: it pays where a price is negative,
+    # and where grid-charged energy may not be exported (burning it makes room for PV energy).
+    burning = single & np.where(
+        surplus, export_price < 0, (import_price < 0) | (not grid_export)
+    )
 
     # Variable blocks of t each: c1, d1, c2, d2, th, imp, exp, z; then s (t + 1); with the
     # export rule also hg (t) and G (t + 1).
@@ -172,8 +179,11 @@ def solve_dispatch(
     rows.add([(imp, 1.0), (th, -net), (c1, -1.0), (d1, 1.0)], 0.0, 0.0, t)
     rows.add([(exp, 1.0), (th, -net), (c2, 1.0), (d2, -1.0)], -net, -net, t)
     rows.add([(c1, 1.0), (th, -cap_c)], -np.inf, 0.0, t)
-    rows.add([(d1, 1.0), (th, -cap_d)], -np.inf, 0.0, t)
-    rows.add([(c2, 1.0), (th, cap_c)], -np.inf, cap_c, t)
+    # In import-mode minutes the battery discharges to the home only (d1 <= th * net), in
+    # export-mode minutes it charges from the PV only (c2 <= (1 - th) * surplus).
+    rows.add([(d1, 1.0), (th, -np.minimum(cap_d, deficit))], -np.inf, 0.0, t)
+    pv_in = np.minimum(cap_c, np.clip(-net, 0.0, None))
+    rows.add([(c2, 1.0), (th, pv_in)], -np.inf, pv_in, t)
     rows.add([(d2, 1.0), (th, cap_d)], -np.inf, cap_d, t)
     # Burning exclusivity, on the mode that can both charge and discharge in such a minute.
     b = np.flatnonzero(burning)
