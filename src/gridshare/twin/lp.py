@@ -255,11 +255,14 @@ def solve_dispatch(
         relaxed = bound_result = solve(False, lower, upper)
         if relaxed.status != 0 or relaxed.x is None:
             raise RuntimeError(f"dispatch LP failed: {relaxed.message}")
-        fixed_lo, fixed_hi = lower.copy(), upper.copy()
-        modes = int(concave.sum())
-        rounded = [_diffuse(relaxed.x[binary[:modes]]), _diffuse(relaxed.x[binary[modes:]])]
-        fixed_lo[binary] = fixed_hi[binary] = np.concatenate(rounded)
-        result = solve(False, fixed_lo, fixed_hi)
+        share = relaxed.x[binary]
+        result = relaxed  # already whole (the common case): the relaxation is the plan
+        if np.any(np.minimum(share, 1.0 - share) > 1e-9):
+            fixed_lo, fixed_hi = lower.copy(), upper.copy()
+            modes = int(concave.sum())
+            rounded = [_diffuse(share[:modes]), _diffuse(share[modes:])]
+            fixed_lo[binary] = fixed_hi[binary] = np.concatenate(rounded)
+            result = solve(False, fixed_lo, fixed_hi)
         if result.status != 0:
             natural = np.concatenate([(~surplus)[concave], np.zeros(int(burning.sum()))])
             fixed_lo[binary] = fixed_hi[binary] = natural.astype(np.float64)

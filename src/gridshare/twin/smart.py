@@ -1,4 +1,5 @@
-"""`smart` battery control: a rolling-horizon LP that re-plans at every replan boundary.
+"""`smart` battery control: a rolling-horizon plan (`lp.solve_dispatch`, relaxed and rounded
+where a minute needs a binary) that re-plans at every replan boundary.
 
 At minute m the planner solves `lp.solve_dispatch` over [m, m + horizon): 1-minute slots until
 the next replan boundary (the part that will actually be executed) and coarse slots after it
