@@ -12,8 +12,8 @@ A small but complete partner integration built on the SDK:
    operation mode takes over again after the last hour.
 
 Prices: the customer API names a site's tariff but does not publish its prices, so this example
-knows the sandbox's published tariffs (`flat`, `tou`) and takes a price file for anything else
-(`--prices prices.json`: 24 prices by local hour, or {"<ISO hour>": price, ...}).
+knows the sandbox's published tariffs (`flat`, `tou`, `us-ca-tou`) and takes a price file for
+anything else (`--prices prices.json`: 24 prices by local hour, or {"<ISO hour>": price, ...}).
 
 Run it (after `gridshare login`):
 
@@ -43,7 +43,8 @@ from gridshare_client import (
     Topology,
 )
 
-# The sandbox's published import tariffs, price per kWh by local hour (and weekday for `tou`).
+# The sandbox's published import tariffs, price per kWh by local hour (and weekday for `tou`,
+# month for `us-ca-tou`).
 FLAT_RATE = 0.245
 
 
@@ -56,6 +57,12 @@ def sandbox_price(tariff_id: str, local: datetime) -> float | None:
         if 16 <= local.hour < 19 and local.weekday() < 5:
             return 0.38  # weekday peak
         return 0.26  # shoulder
+    if tariff_id == "us-ca-tou":
+        if 16 <= local.hour < 21:
+            return 0.56 if 6 <= local.month <= 9 else 0.45  # peak, dearer in summer
+        if local.hour >= 15:
+            return 0.42  # part-peak
+        return 0.33  # off-peak
     return None
 
 

@@ -117,17 +117,21 @@ async def twin_home(
     scope: str = ALL_API,
     partner: Partner | None = None,
     of: Account | None = None,
+    battery_grid_export: bool | None = None,
 ) -> TwinHome:
     """Create a homeowner with one site from `template` with twin seed `seed`, optionally in
     another zone, and a partner token; with `history_start`, start its twin there, and with
     `until`, advance it. Ids and the coordinates' jitter come from `layout` (random if None).
-    The site goes to a new homeowner, or to the account `of` (no new sign-in)."""
+    The site goes to a new homeowner, or to the account `of` (no new sign-in).
+    `battery_grid_export` overrides the market's rule on exporting grid-charged energy."""
     who = of or await account(gs, scope, partner)
     owner = who.owner
     rng = random.Random(layout) if layout is not None else random.Random(secrets.randbits(64))
     site = build_site(template, owner.sub, rng)
     if time_zone is not None:
         site = site.model_copy(update={"time_zone": time_zone})
+    if battery_grid_export is not None:
+        site = site.model_copy(update={"battery_grid_export": battery_grid_export})
     services = gs.services
     await store_site(
         services.db,

@@ -131,7 +131,7 @@ def test_login_and_every_command(
     table = run("sites", "-p", "t").stdout
     assert site_id in table and "America/Los_Angeles" in table
     [site] = as_json("sites", "-p", "t")
-    assert site["siteId"] == site_id and site["importTariffId"] == "tou"
+    assert site["siteId"] == site_id and site["importTariffId"] == "us-ca-tou"
 
     tree = run("topology", site_id, "-p", "t").stdout
     assert "__bb_agg" in tree and "kWh" in tree and "battery_pack" in tree

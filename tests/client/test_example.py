@@ -80,12 +80,12 @@ def test_cheapest_hours_example(live: LiveServer, owner: Owner, config_dir: Path
         plan = gs.get_overlay_plan(device)
     assert plan.start_time is not None and plan.commands
     assert plan.commands[0].type == "charge" and plan.commands[0].power_w == 3000
-    # The site is on the `tou` tariff: every charging hour is off-peak (00:00-07:00 local).
+    # The site is on `us-ca-tou`: every charging hour is off-peak (00:00-15:00 local).
     zone = ZoneInfo("America/Los_Angeles")
     cursor = plan.start_time
     for command in plan.commands:
         if command.type == "charge":
             for minute in range(0, command.duration_minutes, 60):
-                assert (cursor + timedelta(minutes=minute)).astimezone(zone).hour < 7
+                assert (cursor + timedelta(minutes=minute)).astimezone(zone).hour < 15
         cursor += timedelta(minutes=command.duration_minutes)
     assert plan.start_time > datetime.now(UTC) - timedelta(minutes=1)

@@ -56,7 +56,7 @@ def test_every_endpoint(harness: Harness, live: LiveServer, owner: Owner) -> Non
     assert [s.site_id for s in client.list_sites(version=1)] == [site_id]
     site = client.get_site(site_id)
     assert site.site_id == site_id and site.time_zone == "America/Los_Angeles"
-    assert site.import_tariff_id == "tou" and site.export_tariff_id == "flat"
+    assert site.import_tariff_id == "us-ca-tou" and site.export_tariff_id == "us-ca-nbt"
     assert site.address is not None and site.address.city == "San Jose"
     topo = client.get_topology(site_id)
     assert topo.root.kind == "site" and topo.root.id == site_id

@@ -45,6 +45,7 @@ def site_from_rows(row: SiteRow, devices: list[DeviceRow]) -> Site:
             "longitude": row.longitude,
             "import_tariff_id": row.import_tariff_id,
             "export_tariff_id": row.export_tariff_id,
+            "battery_grid_export": row.battery_grid_export,
             "devices": [
                 {
                     "synth_id": d.synth_id,
@@ -77,6 +78,7 @@ def site_to_rows(
         longitude=site.longitude,
         import_tariff_id=site.import_tariff_id,
         export_tariff_id=site.export_tariff_id,
+        battery_grid_export=site.battery_grid_export,
         seed=seed,
         created_at=now,
     )

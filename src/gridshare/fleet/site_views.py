@@ -28,7 +28,7 @@ from gridshare.homes.site_streams import parse_roles, site_sensors, wire_role
 from gridshare.homes.sites import Site
 from gridshare.telemetry import TelemetryQuery
 from gridshare.telemetry.store import latest_readings, telemetry_entries_many
-from gridshare.twin.tariffs import Tariff, tariff_by_id
+from gridshare.twin.tariffs import Tariff, resolve_tariff
 
 CONTROLLABLE = (DeviceKind.BATTERY_PACK, DeviceKind.EV, DeviceKind.LOAD_CONTROL_RELAY)
 
@@ -123,7 +123,7 @@ class SiteViews:
                 named.append("export")
             chosen = [d for d in named if direction is None or d == direction]
             if chosen:
-                return tariff_by_id(tariff_id), site, chosen[0]
+                return resolve_tariff(tariff_id), site, chosen[0]
         raise NotFound("tariff")
 
     async def tariff(

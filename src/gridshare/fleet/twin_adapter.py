@@ -33,6 +33,7 @@ from gridshare.homes.devices import (
     LoadControlRelayProperties,
     PVProperties,
 )
+from gridshare.homes.markets import battery_grid_export
 from gridshare.homes.sites import Site
 from gridshare.homes.topology import Channel, SensorInfo, sensors_of
 from gridshare.storage.models import DeviceControl as DeviceControlRow
@@ -50,8 +51,8 @@ from gridshare.twin import (
     SiteControl,
     TwinSite,
     WeeklySchedule,
+    resolve_tariff,
     split_blocks,
-    tariff_by_id,
 )
 from gridshare.twin.tariffs import FlatTariff, TariffPair
 
@@ -70,9 +71,10 @@ NO_EXPORT = FlatTariff(id="none", name="No export payment", export_rate=0.0)
 
 def site_tariffs(site: Site) -> TariffPair:
     """The prices the twin runs the site on (and so what savings and tariff pages read): its
-    import tariff, and its export tariff or no export payment when it names none."""
-    export = tariff_by_id(site.export_tariff_id) if site.export_tariff_id else NO_EXPORT
-    return TariffPair(tariff_by_id(site.import_tariff_id), export)
+    import tariff, and its export tariff or no export payment when it names none (an id this
+    version does not know is priced at 0 rather than failing, see `resolve_tariff`)."""
+    export = resolve_tariff(site.export_tariff_id) if site.export_tariff_id else NO_EXPORT
+    return TariffPair(resolve_tariff(site.import_tariff_id), export)
 
 
 def to_twin_site(site: Site, seed: int) -> TwinSite:
@@ -128,6 +130,7 @@ def to_twin_site(site: Site, seed: int) -> TwinSite:
         import_tariff=tariffs.import_tariff,
         export_tariff=tariffs.export_tariff,
         pv_inverter_rated_w=pv_inverter_w,
+        battery_grid_export=battery_grid_export(site),
     )
 
 

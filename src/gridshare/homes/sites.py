@@ -51,6 +51,9 @@ class Site(BaseModel):
     longitude: Annotated[float, Field(ge=-180, le=180)]
     import_tariff_id: Text
     export_tariff_id: Text | None = None
+    battery_grid_export: bool | None = None
+    """May the battery export energy it charged from the grid? None = the market's rule
+    (`gridshare.homes.markets`)."""
     devices: tuple[Device, ...] = ()
 
     @field_validator("time_zone")

@@ -4,11 +4,12 @@ Every id comes from the `random.Random` passed in, so a seeded generator gives t
 twice (tests) and `random.SystemRandom()` gives unguessable ids (production). Manufacturer and
 model names are invented; the specs are typical of real installations in each place.
 
-- `hybrid_home`: San Jose, CA (America/Los_Angeles), import `tou`, export `flat`. 7.6 kW
+- `hybrid_home`: San Jose, CA (America/Los_Angeles), import `us-ca-tou`, export `us-ca-nbt`
+  (USD; the battery may not export grid energy, California's rule). 7.6 kW
   hybrid inverter, 2 x 10 kWh blocks, 7.2 kWp PV on two roof planes with 18 optimisers,
   grid meter, 11.5 kW EV charger (75 kWh car), 4.5 kW / 190 l water-heater relay.
-- `pv_only`: Freiburg, DE (Europe/Berlin), import `flat`, export `flat`. 8 kW three-phase
-  string inverter, 9.6 kWp PV on two planes without optimisers, grid meter.
+- `pv_only`: Freiburg, DE (Europe/Berlin), import `de-flat`, export `de-flat` (EUR). 8 kW
+  three-phase string inverter, 9.6 kWp PV on two planes without optimisers, grid meter.
 - `battery_retrofit`: Bristol, GB (Europe/London), import `dynamic`, export `tou`. 5 kW
   AC-coupled battery inverter, one 9.5 kWh block, grid meter (existing PV is not monitored).
 """
@@ -165,8 +166,8 @@ def hybrid_home(owner: str, rng: random.Random) -> Site:
         time_zone="America/Los_Angeles",
         latitude=_jitter(rng, 37.2990),
         longitude=_jitter(rng, -121.8950),
-        import_tariff_id="tou",
-        export_tariff_id="flat",
+        import_tariff_id="us-ca-tou",
+        export_tariff_id="us-ca-nbt",
         devices=tuple(b.devices),
     )
 
@@ -215,8 +216,8 @@ def pv_only(owner: str, rng: random.Random) -> Site:
         time_zone="Europe/Berlin",
         latitude=_jitter(rng, 47.9990),
         longitude=_jitter(rng, 7.8421),
-        import_tariff_id="flat",
-        export_tariff_id="flat",
+        import_tariff_id="de-flat",
+        export_tariff_id="de-flat",
         devices=tuple(b.devices),
     )
 

@@ -33,22 +33,28 @@ from gridshare.twin.smart import SmartConfig, SmartPlan
 from gridshare.twin.spec import BatteryBlock, EvCharger, HotWater, PvArray, TwinSite
 from gridshare.twin.state import EnergyCounter, TwinState, initial_state
 from gridshare.twin.tariffs import (
+    DE_FLAT,
     DYNAMIC,
     FLAT,
     TARIFFS,
     TOU,
+    US_CA_NBT,
+    US_CA_TOU,
     DynamicTariff,
     FlatTariff,
+    NetBillingTariff,
     PricePeriod,
     Tariff,
     TariffPair,
     TouTariff,
     price_periods,
+    resolve_tariff,
     tariff_by_id,
 )
 
 __all__ = [
     "BATTERY_STATES",
+    "DE_FLAT",
     "DYNAMIC",
     "EV_STATES",
     "FLAT",
@@ -56,6 +62,8 @@ __all__ = [
     "SENSORS",
     "TARIFFS",
     "TOU",
+    "US_CA_NBT",
+    "US_CA_TOU",
     "BatteryBlock",
     "BatteryModel",
     "CommandType",
@@ -70,6 +78,7 @@ __all__ = [
     "Intent",
     "IntentKind",
     "Mode",
+    "NetBillingTariff",
     "Optimum",
     "OverlayCommand",
     "OverlayPlan",
@@ -92,6 +101,7 @@ __all__ = [
     "initial_state",
     "optimum",
     "price_periods",
+    "resolve_tariff",
     "simulate",
     "split_blocks",
     "tariff_by_id",

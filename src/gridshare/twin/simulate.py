@@ -205,12 +205,20 @@ def exogenous(
 def _run_battery(
     battery: BatteryModel,
     soc: float,
+    grid_wh: float,
     plan: SmartPlan | None,
     commands: Commands,
     flows: Exogenous,
     planner: SmartPlanner | None,
-) -> tuple[FloatArray, FloatArray, float, SmartPlan | None]:
-    """The only inherently sequential part: each minute's power depends on the SoC before it."""
+    grid_export: bool,
+) -> tuple[FloatArray, FloatArray, float, float, SmartPlan | None]:
+    """The only inherently sequential part: each minute's power depends on the SoC before it.
+
+    Also keeps the grid-charged part of the store (`grid_wh`): charge beyond the PV surplus
+    came from the grid; discharge serves the home first and takes the home's share from the
+    grid-charged part first, so the rest is as large as the meter allows. Without
+    `grid_export` the battery's export (discharge beyond the home's need) is capped at the rest.
+    """
     n = flows.n
     start = flows.cal.start
     capacity = battery.capacity_wh
@@ -224,6 +232,7 @@ def _run_battery(
     power = [0.0] * n
     socs = [0.0] * n
     step = battery.step
+    eta_c, eta_d = battery.eta_charge, battery.eta_discharge
     self_use, fixed, smart = int(Action.SELF), int(Action.POWER), int(Action.SMART)
     for i in range(n):
         action = actions[i]
@@ -235,15 +244,27 @@ def _run_battery(
             minute = start + i
             if plan is None or not plan.start <= minute < plan.end:
                 assert planner is not None
-                plan = planner.plan(minute, soc)
+                plan = planner.plan(minute, soc, grid_wh)
             want = plan.grid_w[minute - plan.start] - net[i]
         else:
             want = 0.0
         if action != smart:
             plan = None  # a plan is only valid while smart runs uninterrupted
-        power[i], soc = step(soc, want, lo_l[i], hi_l[i], pv[i])
+        home = net[i] if net[i] > 0.0 else 0.0
+        if not grid_export and want < -home:
+            want = -home - min(-want - home, (soc - grid_wh) * eta_d * 60.0)
+        power[i], new_soc = step(soc, want, lo_l[i], hi_l[i], pv[i])
+        p = power[i]
+        if p > 0.0:
+            surplus = -net[i] if net[i] < 0.0 else 0.0
+            if p > surplus:
+                grid_wh += (p - surplus) * eta_c / 60.0
+        elif p < 0.0:
+            grid_wh -= min(-p, home) / eta_d / 60.0
+        soc = new_soc
+        grid_wh = min(max(grid_wh, 0.0), soc)
         socs[i] = soc
-    return np.array(power), np.array(socs), soc, plan
+    return np.array(power), np.array(socs), soc, grid_wh, plan
 
 
 def _counters(
@@ -290,7 +311,7 @@ def simulate(
     pv = flows.pv_w[:n]
     consumption = flows.consumption_w[:n]
 
-    soc_end, plan = state.battery_soc_wh, state.smart_plan
+    soc_end, grid_end, plan = state.battery_soc_wh, state.battery_grid_wh, state.smart_plan
     battery_w = np.zeros(n)
     soc_wh = np.zeros(n)
     if battery is not None:
@@ -298,12 +319,14 @@ def simulate(
         if smart:
             planner = SmartPlanner(
                 battery, config.smart, site.seed, start, flows.consumption_w, flows.pv_w,
-                flows.import_price, flows.export_price, site.hybrid,
+                flows.import_price, flows.export_price, site.hybrid, site.battery_grid_export,
             )  # fmt: skip
         commands = resolve(control.battery, flows.cal.slice(0, n), BATTERY_RULES)
-        battery_w, soc_wh, soc_end, plan = _run_battery(
-            battery, battery.clamp_soc(state.battery_soc_wh), plan, commands, flows, planner
-        )
+        soc0 = battery.clamp_soc(state.battery_soc_wh)
+        battery_w, soc_wh, soc_end, grid_end, plan = _run_battery(
+            battery, soc0, min(max(state.battery_grid_wh, 0.0), soc0), plan, commands, flows,
+            planner, site.battery_grid_export,
+        )  # fmt: skip
 
     counters = state.counters
     new_counters: dict[str, EnergyCounter] = {}
@@ -344,6 +367,7 @@ def simulate(
     end_state = TwinState(
         time=from_minute(start + n),
         battery_soc_wh=soc_end,
+        battery_grid_wh=grid_end,
         ev=flows.ev.end_state if flows.ev is not None else state.ev,
         hot_water=flows.hot_water.end_state if flows.hot_water is not None else state.hot_water,
         counters={**counters, **new_counters},

@@ -1,4 +1,5 @@
-"""`smart` battery control: a rolling-horizon LP that re-plans at every replan boundary.
+"""`smart` battery control: a rolling-horizon plan (`lp.solve_dispatch`, relaxed and rounded
+where a minute needs a binary) that re-plans at every replan boundary.
 
 At minute m the planner solves `lp.solve_dispatch` over [m, m + horizon): 1-minute slots until
 the next replan boundary (the part that will actually be executed) and coarse slots after it
@@ -51,6 +52,14 @@ class SmartPlan:
         return self.start + len(self.grid_w)
 
 
+def end_value_per_wh(battery: BatteryModel, import_price: FloatArray) -> float:
+    """What a stored Wh is worth at the end of a horizon: what it saves when discharged at the
+    horizon's cheapest import price. Never more than it costs to buy, so no plan buys energy
+    just to hold it, and never negative."""
+    cheapest = float(np.min(import_price)) if import_price.size else 0.0
+    return max(cheapest, 0.0) * battery.eta_discharge / 1000.0
+
+
 class SmartPlanner:
     """Plans from forecast arrays that start at UTC minute `base` and reach past the horizon."""
 
@@ -65,6 +74,7 @@ class SmartPlanner:
         import_price: FloatArray,
         export_price: FloatArray,
         shared_inverter: bool = True,
+        grid_export: bool = True,
     ) -> None:
         self.battery = battery
         self.config = config
@@ -75,6 +85,7 @@ class SmartPlanner:
         self.import_price = import_price
         self.export_price = export_price
         self.shared_inverter = shared_inverter
+        self.grid_export = grid_export
 
     def _edges(self, minute: int) -> tuple[IntArray, int]:
         """Slot edges (UTC minutes) and how many leading 1-minute slots get executed."""
@@ -108,7 +119,9 @@ class SmartPlanner:
             pv = pv * np.clip(1 + sigma * noise[1], 0.0, None)
         return load, pv
 
-    def plan(self, minute: int, soc_wh: float) -> SmartPlan:
+    def plan(self, minute: int, soc_wh: float, grid_wh: float = 0.0) -> SmartPlan:
+        """The grid targets until the next replan boundary, from SoC `soc_wh` of which
+        `grid_wh` was charged from the grid."""
         edges, executed = self._edges(minute)
         load, pv = self._forecast(minute, int(edges[-1]))
         net = load + pv
@@ -135,7 +148,11 @@ class SmartPlanner:
         fields = fields[:, fields[0] > 0]
         count, _, net_s, pv_s, imp_s, exp_s = fields
         inverter_pv = pv_s if self.shared_inverter else np.zeros_like(pv_s)
-        dispatch = solve_dispatch(self.battery, soc_wh, count, net_s, inverter_pv, imp_s, exp_s)
+        dispatch = solve_dispatch(
+            self.battery, soc_wh, count, net_s, inverter_pv, imp_s, exp_s,
+            grid_export=self.grid_export, grid_charged_wh=grid_wh,
+            end_value_per_wh=end_value_per_wh(self.battery, imp), exact=False,
+        )  # fmt: skip
         # The executed region is made of 1-minute slots, so its sub-slots map 1:1 to minutes.
         grid = dispatch.grid_w[:executed]
         return SmartPlan(minute, tuple(float(g) for g in grid))

@@ -124,6 +124,10 @@ class TwinSite:
     export_tariff: Tariff = field(default=FLAT)
     altitude_m: float = 0.0
     pv_inverter_rated_w: float | None = None
+    battery_grid_export: bool = True
+    """Whether the battery may export energy it charged from the grid. Many markets forbid it
+    (the site's market decides the default, see `gridshare.homes.markets`); when False the twin
+    enforces it in every mode and smart plans with it."""
 
     def __post_init__(self) -> None:
         _require(-90 <= self.latitude <= 90, "latitude must be within [-90, 90]")

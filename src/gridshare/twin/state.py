@@ -33,6 +33,9 @@ class TwinState:
     time: datetime
     """The next minute to simulate (UTC, minute-aligned)."""
     battery_soc_wh: float = 0.0
+    battery_grid_wh: float = 0.0
+    """The part of the stored energy that was charged from the grid (the site may not export
+    it when `TwinSite.battery_grid_export` is False); energy of unknown origin counts as such."""
     ev: EvState = field(default_factory=EvState)
     hot_water: HotWaterState = field(default_factory=HotWaterState)
     counters: Mapping[str, EnergyCounter] = field(default_factory=dict)
@@ -51,6 +54,7 @@ class TwinState:
         return {
             "time": self.time.isoformat().replace("+00:00", "Z"),
             "batterySocWh": self.battery_soc_wh,
+            "batteryGridWh": self.battery_grid_wh,
             "ev": {
                 "sessionArrival": None
                 if self.ev.session_arrival is None
@@ -82,9 +86,12 @@ class TwinState:
         hw = data.get("hotWater") or {}
         plan = data.get("smartPlan")
         arrival = ev.get("sessionArrival")
+        soc = float(data.get("batterySocWh", 0.0))
         return cls(
             time=when(data["time"]),
-            battery_soc_wh=float(data.get("batterySocWh", 0.0)),
+            battery_soc_wh=soc,
+            # States stored before the split was kept: all of it counts as grid energy.
+            battery_grid_wh=float(data.get("batteryGridWh", soc)),
             ev=EvState(
                 None if arrival is None else to_minute(when(arrival)),
                 float(ev.get("deliveredWh", 0.0)),
@@ -111,7 +118,8 @@ def initial_state(
     tank_temp_c: float | None = None,
 ) -> TwinState:
     """A fresh twin at `at` (floored to the minute): battery at `soc_percent` (clamped to its
-    bounds), tank just below its setpoint, counters at 0."""
+    bounds; its origin unknown, so counted as grid energy), tank just below its setpoint,
+    counters at 0."""
     battery = BatteryModel.from_blocks(site.battery_blocks, site.inverter_rated_w)
     soc = 0.0 if battery is None else battery.soc_wh(soc_percent)
     tank = site.hot_water
@@ -119,5 +127,6 @@ def initial_state(
     return TwinState(
         time=from_minute(floor_minute(at)),
         battery_soc_wh=soc,
+        battery_grid_wh=soc,
         hot_water=HotWaterState(temp, False),
     )

@@ -2,7 +2,9 @@
 
 A site names one tariff id for import and one for export (see the API's site resource); every
 tariff therefore prices both directions and the site picks the side it needs. Dynamic prices are
-market-wide, so they are seeded by the tariff, not by the site.
+market-wide, so they are seeded by the tariff, not by the site. Each tariff belongs to a market
+and is priced in its currency: `flat`, `tou`, `dynamic` (GB, GBP), `us-ca-tou`, `us-ca-nbt`
+(California, USD), `de-flat` (Germany, EUR). Ids are stored on sites: never rename or remove one.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from gridshare.twin.rng import Stream, daily_ar, stream
 from gridshare.twin.timebase import (
     Calendar,
     FloatArray,
+    IntArray,
     from_minute,
     make_calendar,
     to_minute,
 )
 
 CURRENCY = "GBP"
+"""The currency of the GB tariffs (the first ones shipped); each tariff carries its own."""
 
 
 class Tariff(ABC):
@@ -81,6 +85,14 @@ class TouBand:
     end_hour: float
     rate: float
     weekdays_only: bool = False
+    months: tuple[int, ...] = ()
+    """Months (1-12) the band applies in; empty = all year."""
+
+
+def local_month(cal: Calendar) -> IntArray:
+    """The local month (1-12) of each minute."""
+    days = cal.day.astype("datetime64[D]")
+    return np.asarray(days.astype("datetime64[M]").astype(np.int64) % 12 + 1, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -104,10 +116,13 @@ class TouTariff(Tariff):
         prices = np.full(cal.n, self.shoulder_rate)
         minute = cal.minute_of_day
         weekday = cal.weekday
+        month = local_month(cal) if any(b.months for b in self.bands) else None
         for band in self.bands:
             mask = (minute >= band.start_hour * 60) & (minute < band.end_hour * 60)
             if band.weekdays_only:
                 mask &= weekday < 5
+            if band.months and month is not None:
+                mask &= np.isin(month, band.months)
             prices[mask] = band.rate
         return prices
 
@@ -176,10 +191,84 @@ class DynamicTariff(Tariff):
         return self._prices(cal)[1]
 
 
+# Avoided-cost style export values for a California net-billing export (USD/kWh) by local
+# hour: cheap solar middays, dearer evenings; summer evenings (Jun-Sep) add a premium that
+# scales with a seeded day level, so hot evenings pay more for export than for import.
+_NBT_BY_HOUR = np.array(
+    [0.07, 0.07, 0.065, 0.065, 0.07, 0.08, 0.09, 0.07, 0.04, 0.03, 0.025, 0.02,
+     0.02, 0.02, 0.025, 0.04, 0.07, 0.12, 0.16, 0.15, 0.12, 0.10, 0.09, 0.08]
+)  # fmt: skip
+_NBT_SUMMER_EVENING = np.zeros(24)
+_NBT_SUMMER_EVENING[17:21] = (0.15, 0.5, 0.8, 0.4)
+
+
+@dataclass(frozen=True)
+class NetBillingTariff(Tariff):
+    """Hourly export prices in the style of California's net billing tariff, whose export
+    values follow the grid's avoided cost (published hourly, high on summer evenings); import
+    is the utility's time-of-use rate."""
+
+    id: str = "us-ca-nbt"
+    name: str = "California net billing"
+    description: str = (
+        "Hourly export values (low at midday, high on summer evenings, by a daily level); "
+        "import at the California time-of-use rate."
+    )
+    kind: str = "dynamic"
+    currency: str = "USD"
+    seed: int = 7
+    import_tariff: Tariff | None = None
+
+    def import_prices(self, cal: Calendar) -> FloatArray:
+        return (self.import_tariff or US_CA_TOU).import_prices(cal)
+
+    def export_prices(self, cal: Calendar) -> FloatArray:
+        if cal.n == 0:
+            return np.zeros(0)
+        first, last = cal.day_span()
+        level = daily_ar(self.seed, Stream.TARIFF_LEVEL, first, last, phi=0.7)
+        hour = cal.minute_of_day // 60
+        day = cal.day - first
+        summer = np.isin(local_month(cal), (6, 7, 8, 9))
+        weekend = cal.weekday >= 5
+        premium = _NBT_SUMMER_EVENING[hour] * summer * np.where(weekend, 0.6, 1.0)
+        value = _NBT_BY_HOUR[hour] * np.exp(0.2 * level[day]) + premium * np.exp(
+            0.5 * level[day]
+        )
+        return np.asarray(np.round(value, 4), dtype=np.float64)
+
+
 FLAT = FlatTariff()
 TOU = TouTariff()
 DYNAMIC = DynamicTariff()
-TARIFFS: Mapping[str, Tariff] = {t.id: t for t in (FLAT, TOU, DYNAMIC)}
+US_CA_TOU = TouTariff(
+    id="us-ca-tou",
+    name="California time of use",
+    description=(
+        "Peak 16:00-21:00 every day (dearer June-September), part-peak 15:00-16:00 and "
+        "21:00-24:00, off-peak otherwise (local time); a low flat export credit."
+    ),
+    currency="USD",
+    shoulder_rate=0.33,
+    bands=(
+        TouBand(15.0, 24.0, 0.42),
+        TouBand(16.0, 21.0, 0.45),
+        TouBand(16.0, 21.0, 0.56, months=(6, 7, 8, 9)),
+    ),
+    export_rate=0.04,
+)
+US_CA_NBT = NetBillingTariff()
+DE_FLAT = FlatTariff(
+    id="de-flat",
+    name="Festpreis",
+    description="One import price; export at the fixed feed-in tariff.",
+    currency="EUR",
+    import_rate=0.36,
+    export_rate=0.081,
+)
+TARIFFS: Mapping[str, Tariff] = {
+    t.id: t for t in (FLAT, TOU, DYNAMIC, US_CA_TOU, US_CA_NBT, DE_FLAT)
+}
 
 
 def tariff_by_id(tariff_id: str) -> Tariff:
@@ -187,6 +276,21 @@ def tariff_by_id(tariff_id: str) -> Tariff:
         return TARIFFS[tariff_id]
     except KeyError:
         raise ValueError(f"unknown tariff id {tariff_id!r}; known: {sorted(TARIFFS)}") from None
+
+
+def resolve_tariff(tariff_id: str) -> Tariff:
+    """The tariff a stored site names, never failing: an id this version does not know (a
+    database written by another version) prices nothing, so the site still runs and reads."""
+    known = TARIFFS.get(tariff_id)
+    if known is not None:
+        return known
+    return FlatTariff(
+        id=tariff_id,
+        name="Unknown tariff",
+        description="A tariff id this server does not know; priced at 0.",
+        import_rate=0.0,
+        export_rate=0.0,
+    )
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,8 @@ def test_resources_have_contract_keys() -> None:
     assert body["kind"] == "inverter" and body["partners"] == ["acme"]
     site_body = site_resource(s)
     assert site_body["timeZone"] == "America/Los_Angeles"
-    assert site_body["importTariffId"] == "tou" and site_body["exportTariffId"] == "flat"
+    assert site_body["importTariffId"] == "us-ca-tou"
+    assert site_body["exportTariffId"] == "us-ca-nbt"
     assert "owner" not in site_body and "latitude" not in site_body
 
 

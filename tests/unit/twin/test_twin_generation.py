@@ -124,7 +124,8 @@ def test_dynamic_prices_are_half_hourly_deterministic_and_sane() -> None:
 
 
 def test_registry_and_price_periods() -> None:
-    assert set(TARIFFS) == {"flat", "tou", "dynamic"}
+    # ids are stored on sites: every id ever shipped stays (never renamed or removed)
+    assert set(TARIFFS) == {"flat", "tou", "dynamic", "us-ca-tou", "us-ca-nbt", "de-flat"}
     assert tariff_by_id("tou") is TOU
     with pytest.raises(ValueError):
         tariff_by_id("nope")

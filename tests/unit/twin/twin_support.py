@@ -196,3 +196,29 @@ def site_controls(
 
 def days_after(day: int, minutes: int = 0) -> datetime:
     return MONDAY + timedelta(days=day, minutes=minutes)
+
+
+def grid_energy_exported_wh(
+    battery_w: np.ndarray, net_w: np.ndarray, soc_wh: np.ndarray, soc0_wh: float, eta: float
+) -> float:
+    """How much grid-charged energy the battery exported at worst (Wh stored; 0 = the rule
+    held), from per-minute samples: battery power, net = consumption + PV, SoC after each
+    minute. Written from the meter's point of view, independently of the twin: PV serves the
+    home first and the battery charges from the rest, so charge beyond the PV surplus is grid
+    energy; the battery serves the home before exporting, and the home's share is taken from
+    the grid energy first (the most lenient reading). The starting energy's origin is unknown,
+    so it counts as grid energy. Each export needs as much non-grid energy in store."""
+    grid = soc0_wh
+    before = soc0_wh
+    worst = 0.0
+    for p, net, after in zip(battery_w.tolist(), net_w.tolist(), soc_wh.tolist(), strict=True):
+        if p > 0:
+            grid += max(p - max(-net, 0.0), 0.0) * eta / 60.0
+        elif p < 0:
+            home = min(-p, max(net, 0.0))
+            exported = (-p - home) / eta / 60.0
+            worst = max(worst, exported - max(before - grid, 0.0))
+            grid = max(grid - home / eta / 60.0, 0.0)
+        grid = min(grid, after)
+        before = after
+    return worst

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridshare.storage.base import Base
@@ -30,6 +30,8 @@ class SiteRow(Base):
     longitude: Mapped[float] = mapped_column(Float)
     import_tariff_id: Mapped[str] = mapped_column(String(100))
     export_tariff_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: May the battery export grid-charged energy; NULL = the market's rule.
+    battery_grid_export: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     #: Seeds the twin's weather and household so each home is different but reproducible.
     seed: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,7 +1,7 @@
 """MCP: RFC 8707 resource on codes and token families, the callback allow-list, assistant clients
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-08 02:30:00
 """
 
@@ -34,7 +34,7 @@ SEED = (
 )
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
