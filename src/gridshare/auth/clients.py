@@ -12,6 +12,8 @@ import base64
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
+from sqlalchemy.exc import IntegrityError
+
 from gridshare.auth import redirects
 from gridshare.auth.digests import constant_time_equal, hmac_hex, new_client_id, random_token
 from gridshare.auth.errors import InvalidClient, InvalidRequest
@@ -123,6 +125,20 @@ class ClientService:
         async with self.db.write() as session:
             await rows.add(session, client, secrets)
         return client, secret
+
+    async def create_if_absent(self, opts: ClientOptions) -> bool:
+        """Register a client under its fixed `client_id` unless it exists; False if it did.
+
+        Safe when several processes start at once: the loser of the race finds the winner's row
+        (its insert fails on the primary key and nothing of it is kept)."""
+        assert opts.client_id, "a client created if absent needs a fixed id"
+        if await self.get(opts.client_id) is not None:
+            return False
+        try:
+            await self.create(opts)
+        except IntegrityError:
+            return False
+        return True
 
     def _secret_row(self, client_id: str, secret: str) -> ClientSecret:
         return ClientSecret(

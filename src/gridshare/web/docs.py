@@ -66,7 +66,7 @@ async def ensure_docs_client(clients: ClientService, issuer: str) -> None:
         return
     existing = await clients.get(DOCS_CLIENT_ID)
     if existing is None:
-        await clients.create(
+        await clients.create_if_absent(
             ClientOptions(
                 name="Gridshare API docs (Swagger UI)",
                 redirect_uris=[redirect],
