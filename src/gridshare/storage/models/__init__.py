@@ -13,6 +13,7 @@ from gridshare.storage.models.auth import (
     TokenFamily,
     User,
 )
+from gridshare.storage.models.events import EventRow, EventSequence
 from gridshare.storage.models.homes import AuditEvent, DeviceControl, DeviceRow, SiteRow
 from gridshare.storage.models.mcp import McpCallback, McpClient
 from gridshare.storage.models.second_factor import RecoveryCode, TotpFactor
@@ -25,6 +26,8 @@ __all__ = [
     "ClientSecret",
     "DeviceControl",
     "DeviceRow",
+    "EventRow",
+    "EventSequence",
     "Grant",
     "LoginThrottle",
     "McpCallback",
