@@ -18,6 +18,7 @@ from gridshare.storage.models.homes import AuditEvent, DeviceControl, DeviceRow,
 from gridshare.storage.models.mcp import McpCallback, McpClient
 from gridshare.storage.models.second_factor import RecoveryCode, TotpFactor
 from gridshare.storage.models.twin import TwinStateRow
+from gridshare.storage.models.webhooks import WebhookAttempt, WebhookSubscription
 
 __all__ = [
     "AuditEvent",
@@ -42,4 +43,6 @@ __all__ = [
     "TotpFactor",
     "TwinStateRow",
     "User",
+    "WebhookAttempt",
+    "WebhookSubscription",
 ]
