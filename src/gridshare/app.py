@@ -19,6 +19,7 @@ from gridshare.api.openapi import install_openapi
 from gridshare.api.routes import (
     control,
     devices,
+    events,
     site_views,
     sites,
     subscriptions,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                     interval_seconds=settings.twin_interval_seconds,
                 ),
                 purging(purger, settings.purge_interval_seconds),
+                services.hub.running(),
                 delivering(
                     services.deliverer,
                     enabled=settings.webhooks_live,
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         site_views.router,
         tariffs.router,
         subscriptions.router,
+        events.router,
     ):
         app.include_router(router)
     app.include_router(docs.router)

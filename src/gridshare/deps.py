@@ -24,6 +24,7 @@ from gridshare.auth.tokens import TokenService
 from gridshare.auth.totp import TotpService
 from gridshare.auth.users import UserService
 from gridshare.config import Settings
+from gridshare.fleet.event_streams import EventStreams
 from gridshare.fleet.service import HomesService
 from gridshare.fleet.site_views import SiteViews
 from gridshare.fleet.telemetry_reads import TelemetryReads
@@ -52,6 +53,10 @@ async def _telemetry(request: Request) -> TelemetryReads:
 
 async def _webhooks(request: Request) -> WebhookService:
     return services_of(request).webhooks
+
+
+async def _streams(request: Request) -> EventStreams:
+    return services_of(request).streams
 
 
 async def _grants(request: Request) -> GrantService:
@@ -157,6 +162,7 @@ SiteViewsDep = Annotated[SiteViews, Depends(_site_views)]
 Telemetry = Annotated[TelemetryReads, Depends(_telemetry)]
 Grants = Annotated[GrantService, Depends(_grants)]
 Webhooks = Annotated[WebhookService, Depends(_webhooks)]
+Streams = Annotated[EventStreams, Depends(_streams)]
 Clients = Annotated[ClientService, Depends(_clients)]
 Users = Annotated[UserService, Depends(_users)]
 Sessions = Annotated[SessionService, Depends(_sessions)]

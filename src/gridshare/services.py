@@ -24,6 +24,8 @@ from gridshare.auth.totp import TotpService
 from gridshare.auth.users import UserService
 from gridshare.clock import Clock
 from gridshare.config import Settings
+from gridshare.fleet.event_hub import EventHub
+from gridshare.fleet.event_streams import EventStreams
 from gridshare.fleet.service import HomesService
 from gridshare.fleet.site_views import SiteViews
 from gridshare.fleet.telemetry_reads import TelemetryReads
@@ -58,6 +60,8 @@ class Services:
     metadata_documents: MetadataDocumentClients
     webhooks: WebhookService
     deliverer: Deliverer
+    hub: EventHub
+    streams: EventStreams
 
     async def aclose(self) -> None:
         """Release what the services hold besides the database (its owner disposes of it)."""
@@ -88,6 +92,9 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
     feed = revocation_feed(settings.redis_url)
     homes = HomesService(db, clock)
     rules = webhook_rules(settings, issuer)
+    hub = EventHub(db)
+    deliverer = Deliverer(db, clock, rules)
+    hub.also.append(deliverer.wake.set)
     clients = ClientService(db, clock, hmac_key, feed)
     return Services(
         settings=settings,
@@ -127,7 +134,9 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
             db, clock, clients, settings.mcp_metadata_allow_loopback
         ),
         webhooks=WebhookService(db, clock, rules),
-        deliverer=Deliverer(db, clock, rules),
+        deliverer=deliverer,
+        hub=hub,
+        streams=EventStreams(db, homes, hub),
     )
 
 

@@ -6,16 +6,48 @@ point: an event commits or rolls back with the change that caused it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridshare.storage.models import EventRow, EventSequence
+
+#: PostgreSQL channel told each committed event's site (NOTIFY is transactional: it is sent
+#: at commit, never for a rollback).
+CHANNEL = "gridshare_events"
+#: Told, in this process, the sites that got events once the transaction that wrote them has
+#: committed (the streams' and deliverer's wake-up; other processes hear PostgreSQL's NOTIFY).
+_listeners: list[Callable[[set[str]], None]] = []
+
+
+def on_commit(listener: Callable[[set[str]], None]) -> Callable[[], None]:
+    """Call `listener` with the sites of each committed batch of events; returns the undo."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def _remember(session: AsyncSession, site_id: str) -> None:
+    sites: set[str] | None = session.info.get("event_sites")
+    if sites is None:
+        sites = session.info["event_sites"] = set()
+        sync = session.sync_session
+
+        def committed(_: object) -> None:
+            told = session.info.pop("event_sites", set())
+            for listener in list(_listeners):
+                listener(told)
+
+        def rolled_back(_: object) -> None:
+            session.info.pop("event_sites", None)
+
+        event.listen(sync, "after_commit", committed, once=True)
+        event.listen(sync, "after_soft_rollback", rolled_back, once=True)
+    sites.add(site_id)
 
 
 async def _next_seq(session: AsyncSession, site_id: str) -> int:
@@ -56,6 +88,9 @@ async def append(
     )
     session.add(row)
     await session.flush()
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(CHANNEL, site_id)))
+    _remember(session, site_id)
     return row
 
 
