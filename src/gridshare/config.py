@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     #: Seconds one delivery may take, and the most of a receiver's answer that is read.
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    #: How long a deliverer's claim on a subscription lasts: how soon another process resumes
+    #: the deliveries of one that died (longer than `webhook_timeout_seconds`).
+    webhook_lease_seconds: float = Field(default=60.0, ge=2.0, le=3600.0)
     #: How long a failing subscription is retried (backoff with jitter) before it is marked
     #: failing.
     webhook_retry_hours: float = Field(default=24.0, gt=0)

@@ -152,4 +152,5 @@ def webhook_rules(settings: Settings, issuer: str) -> WebhookRules:
         timeout_seconds=settings.webhook_timeout_seconds,
         max_response_bytes=settings.webhook_max_response_bytes,
         retry_hours=settings.webhook_retry_hours,
+        lease_seconds=settings.webhook_lease_seconds,
     )

@@ -25,8 +25,10 @@ class Received:
 class Receiver:
     url: str
     received: list[Received] = field(default_factory=list)
-    #: Status codes to answer, in turn; 204 once they run out.
+    #: Status codes to answer, in turn; 204 once they run out. 0: hold the request, never
+    #: answer (until `released`).
     script: list[int] = field(default_factory=list)
+    released: bool = False
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -40,6 +42,9 @@ class Receiver:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         self.received.append(Received(headers, body))
         status = self.script.pop(0) if self.script else 204
+        while status == 0 and not self.released:
+            await asyncio.sleep(0.05)
+        status = status or 204
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 

@@ -53,7 +53,6 @@ ROTATION_OVERLAP = timedelta(hours=24)
 #: First retry after about this long; each failure doubles it, up to `MAX_BACKOFF`.
 FIRST_BACKOFF_SECONDS = 5.0
 MAX_BACKOFF = timedelta(hours=1)
-LEASE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,7 @@ class WebhookRules:
     timeout_seconds: float = 10.0
     max_response_bytes: int = 64 * 1024
     retry_hours: float = 24.0
+    lease_seconds: float = 60.0
 
 
 def new_secret() -> str:
@@ -296,7 +296,7 @@ class Deliverer:
         self.clock = clock
         self.rules = rules
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        self.lease = timedelta(seconds=LEASE_SECONDS)
+        self.lease = timedelta(seconds=rules.lease_seconds)
         self.wake = asyncio.Event()
 
     async def deliver_once(self, batch: int = 20) -> int:
