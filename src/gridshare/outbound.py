@@ -12,8 +12,10 @@ SSRF surface, bounded in one place.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +31,13 @@ class Reply:
     status_code: int
     body: bytes
     headers: httpx.Headers
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one (loading the CA bundle) costs more
+    than a whole small request; a client per request keeps connections (and SNI) per URL."""
+    return httpx.create_ssl_context()
 
 
 def is_loopback_host(host: str) -> bool:
@@ -92,7 +101,7 @@ async def request(
     try:
         async with (
             asyncio.timeout(seconds),
-            httpx.AsyncClient(follow_redirects=False, timeout=seconds) as http,
+            httpx.AsyncClient(follow_redirects=False, timeout=seconds, verify=_tls()) as http,
             http.stream(
                 method,
                 pinned,

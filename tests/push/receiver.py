@@ -19,6 +19,8 @@ import uvicorn
 class Received:
     headers: dict[str, str]
     body: bytes
+    #: `time.perf_counter()` when the request's body had arrived (benchmarks).
+    at: float = 0.0
 
 
 @dataclass
@@ -40,7 +42,7 @@ class Receiver:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.received.append(Received(headers, body))
+        self.received.append(Received(headers, body, time.perf_counter()))
         status = self.script.pop(0) if self.script else 204
         while status == 0 and not self.released:
             await asyncio.sleep(0.05)

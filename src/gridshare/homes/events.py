@@ -34,8 +34,9 @@ EVENT_SCOPES: dict[str, str] = {
     SCHEDULE_CHANGED: "lunar/plan.read",
     #: Every partner learns that it was disconnected, whatever it could read.
     GRANT_REVOKED: "",
-    TELEMETRY_LATEST: "lunar/device.read",
 }
+#: Not produced yet (planned: the site's current state each twin step); refused until it is.
+PLANNED = {TELEMETRY_LATEST: "lunar/device.read"}
 
 
 @dataclass(frozen=True)
