@@ -149,6 +149,7 @@ def settings(database_url: str) -> Settings:
         argon2_parallelism=1,
         key_publish_ahead_seconds=0,
         twin_live=False,  # tests advance the twin explicitly, on their own clock
+        webhooks_live=False,  # and deliver webhooks explicitly
     )
 
 

@@ -16,7 +16,16 @@ from starlette.staticfiles import StaticFiles
 from gridshare import __version__
 from gridshare.api.errors import ApiError, domain_error_response, telemetry_query_error_response
 from gridshare.api.openapi import install_openapi
-from gridshare.api.routes import control, devices, site_views, sites, tariffs, telemetry
+from gridshare.api.routes import (
+    control,
+    devices,
+    events,
+    site_views,
+    sites,
+    subscriptions,
+    tariffs,
+    telemetry,
+)
 from gridshare.auth.purge import ExpiredRows, purging
 from gridshare.auth.routes import router as auth_router
 from gridshare.auth.well_known import WellKnown
@@ -24,6 +33,7 @@ from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.demo import demo_credentials, seed_if_empty, walkthrough
 from gridshare.fleet.twin_runner import running
+from gridshare.fleet.webhooks import delivering
 from gridshare.homes.errors import DomainError
 from gridshare.mcp import routes as mcp_routes
 from gridshare.mcp.server import McpEndpoint
@@ -73,6 +83,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                     interval_seconds=settings.twin_interval_seconds,
                 ),
                 purging(purger, settings.purge_interval_seconds),
+                services.hub.running(),
+                delivering(
+                    services.deliverer,
+                    enabled=settings.webhooks_live,
+                    interval_seconds=settings.webhook_interval_seconds,
+                ),
                 mcp.running(),
             ):
                 yield
@@ -101,6 +117,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         telemetry.router,
         site_views.router,
         tariffs.router,
+        subscriptions.router,
+        events.router,
     ):
         app.include_router(router)
     app.include_router(docs.router)

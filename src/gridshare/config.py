@@ -108,6 +108,27 @@ class Settings(BaseSettings):
     twin_interval_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
     twin_lease_seconds: float = Field(default=180.0, ge=3.0, le=86400.0)
 
+    #: Deliver webhooks from this process (any number of processes may: they share the work).
+    webhooks_live: bool = True
+    #: Seconds between delivery rounds when nothing wakes the deliverer sooner.
+    webhook_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    #: Callback URLs may resolve to private (RFC 1918, ULA) addresses: the operator's own
+    #: network. Loopback callbacks (and plain http to them) are allowed only when the issuer
+    #: itself is on loopback (local development).
+    webhook_allow_private: bool = False
+    #: Loopback callbacks: None (the default) allows them exactly when the issuer is on
+    #: loopback; True or False decides outright (tests, and a server behind a local proxy).
+    webhook_allow_loopback: bool | None = None
+    #: Seconds one delivery may take, and the most of a receiver's answer that is read.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    #: How long a deliverer's claim on a subscription lasts: how soon another process resumes
+    #: the deliveries of one that died (longer than `webhook_timeout_seconds`).
+    webhook_lease_seconds: float = Field(default=60.0, ge=2.0, le=3600.0)
+    #: How long a failing subscription is retried (backoff with jitter) before it is marked
+    #: failing.
+    webhook_retry_hours: float = Field(default=24.0, gt=0)
+
     #: `text` (uvicorn's format) or `json` (one object a line, with the request id).
     log_format: Literal["text", "json"] = "text"
     #: One line per request (uvicorn's access log, redacted, in `log_format`). Off by default:

@@ -24,9 +24,11 @@ from gridshare.auth.tokens import TokenService
 from gridshare.auth.totp import TotpService
 from gridshare.auth.users import UserService
 from gridshare.config import Settings
+from gridshare.fleet.event_streams import EventStreams
 from gridshare.fleet.service import HomesService
 from gridshare.fleet.site_views import SiteViews
 from gridshare.fleet.telemetry_reads import TelemetryReads
+from gridshare.fleet.webhooks import WebhookService
 from gridshare.services import Services
 from gridshare.storage.ratelimit import RateLimits
 
@@ -47,6 +49,14 @@ async def _site_views(request: Request) -> SiteViews:
 
 async def _telemetry(request: Request) -> TelemetryReads:
     return services_of(request).telemetry
+
+
+async def _webhooks(request: Request) -> WebhookService:
+    return services_of(request).webhooks
+
+
+async def _streams(request: Request) -> EventStreams:
+    return services_of(request).streams
 
 
 async def _grants(request: Request) -> GrantService:
@@ -151,6 +161,8 @@ Homes = Annotated[HomesService, Depends(_homes)]
 SiteViewsDep = Annotated[SiteViews, Depends(_site_views)]
 Telemetry = Annotated[TelemetryReads, Depends(_telemetry)]
 Grants = Annotated[GrantService, Depends(_grants)]
+Webhooks = Annotated[WebhookService, Depends(_webhooks)]
+Streams = Annotated[EventStreams, Depends(_streams)]
 Clients = Annotated[ClientService, Depends(_clients)]
 Users = Annotated[UserService, Depends(_users)]
 Sessions = Annotated[SessionService, Depends(_sessions)]

@@ -7,6 +7,7 @@ the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from gridshare.auth.assistant_clients import AssistantClients
 from gridshare.auth.client_metadata_documents import MetadataDocumentClients
@@ -23,11 +24,15 @@ from gridshare.auth.totp import TotpService
 from gridshare.auth.users import UserService
 from gridshare.clock import Clock
 from gridshare.config import Settings
+from gridshare.fleet.event_hub import EventHub
+from gridshare.fleet.event_streams import EventStreams
 from gridshare.fleet.service import HomesService
 from gridshare.fleet.site_views import SiteViews
 from gridshare.fleet.telemetry_reads import TelemetryReads
 from gridshare.fleet.twin_runner import TwinRunner
+from gridshare.fleet.webhooks import Deliverer, WebhookRules, WebhookService
 from gridshare.ops import metrics
+from gridshare.outbound import is_loopback_host
 from gridshare.storage.db import Database
 from gridshare.storage.ratelimit import RateLimits
 
@@ -53,6 +58,10 @@ class Services:
     twin: TwinRunner
     assistants: AssistantClients
     metadata_documents: MetadataDocumentClients
+    webhooks: WebhookService
+    deliverer: Deliverer
+    hub: EventHub
+    streams: EventStreams
 
     async def aclose(self) -> None:
         """Release what the services hold besides the database (its owner disposes of it)."""
@@ -82,6 +91,10 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
     )
     feed = revocation_feed(settings.redis_url)
     homes = HomesService(db, clock)
+    rules = webhook_rules(settings, issuer)
+    hub = EventHub(db)
+    deliverer = Deliverer(db, clock, rules)
+    hub.also.append(deliverer.wake.set)
     clients = ClientService(db, clock, hmac_key, feed)
     return Services(
         settings=settings,
@@ -120,4 +133,24 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         metadata_documents=MetadataDocumentClients(
             db, clock, clients, settings.mcp_metadata_allow_loopback
         ),
+        webhooks=WebhookService(db, clock, rules),
+        deliverer=deliverer,
+        hub=hub,
+        streams=EventStreams(db, homes, hub),
+    )
+
+
+def webhook_rules(settings: Settings, issuer: str) -> WebhookRules:
+    """Loopback callbacks only for a server that is itself on loopback (unless the operator
+    says otherwise)."""
+    loopback = settings.webhook_allow_loopback
+    if loopback is None:
+        loopback = is_loopback_host(urlsplit(issuer).hostname or "")
+    return WebhookRules(
+        allow_loopback=loopback,
+        allow_private=settings.webhook_allow_private,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        max_response_bytes=settings.webhook_max_response_bytes,
+        retry_hours=settings.webhook_retry_hours,
+        lease_seconds=settings.webhook_lease_seconds,
     )

@@ -20,24 +20,22 @@ registration. It becomes a public client under an internal id derived from the U
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
+from gridshare import outbound
 from gridshare.auth import redirects
 from gridshare.auth.assistant_clients import ASSISTANT_SCOPES, AssistantClients, callback_permitted
 from gridshare.auth.authorize_request import ErrorPage
 from gridshare.auth.clients import ClientConfigError, ClientOptions, ClientService
 from gridshare.auth.params import Params
 from gridshare.clock import Clock
+from gridshare.outbound import is_loopback_host
 from gridshare.storage.db import Database
 from gridshare.storage.models import Client, McpClient
 
@@ -71,15 +69,6 @@ def use_internal_id(params: Params) -> None:
         params.values["client_id"] = internal_client_id(client_id)
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str, allow_loopback: bool) -> None:
     if len(url) > MAX_URL_LENGTH:
         raise MetadataDocumentError("the client id URL is too long")
@@ -91,54 +80,36 @@ def check_url(url: str, allow_loopback: bool) -> None:
         raise MetadataDocumentError("the client id URL must have a path")
     if not host:
         raise MetadataDocumentError("the client id URL has no host")
-    loopback = _loopback(host)
+    loopback = is_loopback_host(host)
     if loopback and not allow_loopback:
         raise MetadataDocumentError("the client id URL names this machine")
     if parts.scheme != "https" and not loopback:
         raise MetadataDocumentError("the client id URL must be https")
 
 
-async def check_addresses(host: str, port: int, allow_loopback: bool) -> None:
-    """Every address `host` resolves to must be public (or loopback, when allowed)."""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host.strip("[]"), port, type=socket.SOCK_STREAM
-        )
-    except OSError as exc:
-        raise MetadataDocumentError("the client id URL's host does not resolve") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_loopback and allow_loopback:
-            continue
-        if not address.is_global or address.is_multicast:
-            raise MetadataDocumentError("the client id URL's host is not a public address")
-
-
 async def fetch_document(url: str, allow_loopback: bool) -> dict[str, Any]:
-    """The document at `url`, within every bound above."""
+    """The document at `url`, within every bound above (`gridshare.outbound`)."""
     check_url(url, allow_loopback)
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    await check_addresses(parts.hostname or "", port, allow_loopback)
-    body = bytearray()
     try:
-        async with (
-            asyncio.timeout(FETCH_TIMEOUT_SECONDS),
-            httpx.AsyncClient(follow_redirects=False, timeout=FETCH_TIMEOUT_SECONDS) as http,
-            http.stream("GET", url, headers={"Accept": "application/json"}) as response,
-        ):
-            if response.status_code != 200:
-                raise MetadataDocumentError(
-                    f"the client metadata document answered {response.status_code}"
-                )
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    raise MetadataDocumentError("the client metadata document is too large")
-    except (TimeoutError, httpx.HTTPError) as exc:
+        reply = await outbound.request(
+            "GET",
+            url,
+            headers={"Accept": "application/json"},
+            seconds=FETCH_TIMEOUT_SECONDS,
+            max_bytes=MAX_DOCUMENT_BYTES,
+            allow_loopback=allow_loopback,
+        )
+    except outbound.OutboundError as exc:
+        reason = str(exc)
+        if "public address" in reason or "resolve" in reason:
+            raise MetadataDocumentError(f"the client id URL's {reason[4:]}") from exc
+        if "too large" in reason:
+            raise MetadataDocumentError("the client metadata document is too large") from exc
         raise MetadataDocumentError("the client metadata document could not be fetched") from exc
+    if reply.status_code != 200:
+        raise MetadataDocumentError(f"the client metadata document answered {reply.status_code}")
     try:
-        document = orjson.loads(bytes(body))
+        document = orjson.loads(reply.body)
     except orjson.JSONDecodeError as exc:
         raise MetadataDocumentError("the client metadata document is not JSON") from exc
     if not isinstance(document, dict):

@@ -20,7 +20,10 @@ from gridshare.auth.digests import random_token, sha256_hex
 from gridshare.auth.errors import InvalidGrant, InvalidRequest
 from gridshare.auth.revocation import LocalFeed, RevocationFeed
 from gridshare.clock import Clock
+from gridshare.homes import events
+from gridshare.storage import events as outbox
 from gridshare.storage import grants as rows
+from gridshare.storage import homes as homes_rows
 from gridshare.storage.db import Database
 from gridshare.storage.models import (
     AuthCode,
@@ -94,11 +97,25 @@ class GrantService:
         return [Connection(grant, name) for grant, name in found]
 
     async def revoke_grant(self, user_id: str, grant_id: str) -> bool:
-        """Withdraw consent: every token of every family under the grant dies at once."""
+        """Withdraw consent: every token of every family under the grant dies at once, and the
+        partner is told (`grant.revoked` on each of the homeowner's sites, in the same unit:
+        the last event it receives)."""
         now = self.clock.now()
         async with self.db.write() as session:
             if not await rows.revoke_grant(session, user_id, grant_id, now):
                 return False
+            grant = await session.get(Grant, grant_id)
+            assert grant is not None  # just revoked
+            for site_id in await homes_rows.site_ids(session, user_id):
+                await outbox.append(
+                    session,
+                    site_id=site_id,
+                    owner_id=user_id,
+                    type=events.GRANT_REVOKED,
+                    at=now,
+                    body=events.grant_revoked(grant.client_id, grant_id),
+                    private_to=grant.client_id,
+                )
         await self.feed.bump()
         return True
 

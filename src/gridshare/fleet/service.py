@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridshare.clock import Clock
 from gridshare.fleet.site_rows import Action, StoredSite, action_of, audit_event, stored_site
+from gridshare.homes import events
 from gridshare.homes.devices import Device, apply_device_patch, device_resource, parse_device_patch
 from gridshare.homes.errors import DomainError, Kind
 from gridshare.homes.modes import (
@@ -42,6 +43,7 @@ from gridshare.homes.topology import (
     resolve_synth_id,
     split_sensor_id,
 )
+from gridshare.storage import events as outbox
 from gridshare.storage import grants as grant_rows
 from gridshare.storage import homes as rows
 from gridshare.storage.db import Database
@@ -267,6 +269,27 @@ class HomesService:
             detail=detail,
         )
 
+    async def _event(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        located: Located,
+        device: Device,
+        type: str,
+        body: dict[str, Any],
+    ) -> None:
+        """Into the outbox, in the write's own unit: told if and only if it commits."""
+        await outbox.append(
+            session,
+            site_id=located.site.site_id,
+            owner_id=caller.user_id,
+            type=type,
+            at=self.clock.now(),
+            body=body,
+            device_id=device.synth_id,
+            client_id=caller.client_id,
+        )
+
     async def patch_device(self, caller: Caller, synth_id: str, body: object) -> dict[str, Any]:
         async with self.db.write() as session:
             located = await self._locate(session, caller, synth_id)
@@ -299,15 +322,18 @@ class HomesService:
 
     async def set_mode(self, caller: Caller, synth_id: str, body: object) -> OperationMode:
         async with self.db.write() as session:
-            _, device = await self._control_target(session, caller, synth_id)
+            located, device = await self._control_target(session, caller, synth_id)
             mode = parse_mode_body(body)
             row = await self._lock(session, device)
             check_mode_change(mode, has_schedule=row.schedule is not None)
+            previous = row.mode
             row.mode = mode.value
             row.updated_at = self.clock.now()
             rows.add_audit(
                 session, self._audit(caller, "mode.set", device.synth_id, {"mode": mode.value})
             )
+            body_out = events.mode_changed(device.synth_id, mode.value, previous)
+            await self._event(session, caller, located, device, events.MODE_CHANGED, body_out)
         return mode
 
     async def set_overlay(self, caller: Caller, synth_id: str, body: object) -> None:
@@ -320,8 +346,15 @@ class HomesService:
                 now=self.clock.now(),
             )
             row = await self._lock(session, device)
+            previous = row.overlay
             row.overlay = None if plan.is_delete else plan.to_json()
             row.updated_at = self.clock.now()
+            if previous is not None and not plan.is_delete:
+                old = events.overlay_body(device.synth_id, previous)
+                await self._event(session, caller, located, device, events.OVERLAY_SUPERSEDED, old)
+            told = events.OVERLAY_CLEARED if plan.is_delete else events.OVERLAY_ACCEPTED
+            new = events.overlay_body(device.synth_id, plan.to_json())
+            await self._event(session, caller, located, device, told, new)
             detail: dict[str, Any] = {"commands": len(plan.commands)}
             if plan.startTime is not None:
                 detail["startTime"] = plan.startTime.isoformat()
@@ -341,6 +374,8 @@ class HomesService:
                 )
             row.schedule = None if plan.is_delete else plan.to_json()
             row.updated_at = self.clock.now()
+            told = events.schedule_body(device.synth_id, row.schedule)
+            await self._event(session, caller, located, device, events.SCHEDULE_CHANGED, told)
             action = "schedule.clear" if plan.is_delete else "schedule.set"
             rows.add_audit(
                 session,

@@ -32,12 +32,15 @@ from gridshare.clock import Clock
 from gridshare.fleet.leases import Lease, plan_leases
 from gridshare.fleet.site_rows import StoredSite, stored_site
 from gridshare.fleet.twin_adapter import to_batches, to_site_control, to_twin_site
+from gridshare.homes import events
+from gridshare.homes.plans import OverlayPlan
 from gridshare.homes.sites import Site
 from gridshare.ops.metrics import TWIN_LAG, TWIN_LEASES
+from gridshare.storage import events as outbox
 from gridshare.storage import homes as homes_rows
 from gridshare.storage import twin_states
 from gridshare.storage.db import Database
-from gridshare.storage.models import TwinStateRow
+from gridshare.storage.models import DeviceControl, TwinStateRow
 from gridshare.telemetry import SampleBatch
 from gridshare.telemetry.retention import prune_raw_samples
 from gridshare.telemetry.store import write_samples
@@ -168,9 +171,38 @@ class TwinRunner:
                     log.info("site %s advanced by another process; stopping here", site_id)
                     raise _Superseded
                 written += await write_samples(session, batches)
+                await self._tell_commands(session, stored, controls, before, state.minute)
             if progress is not None:
                 progress(state.minute - (target - total), total)
         return written
+
+    @staticmethod
+    async def _tell_commands(
+        session: AsyncSession,
+        stored: StoredSite,
+        controls: dict[str, DeviceControl],
+        begin: int,
+        end: int,
+    ) -> None:
+        """Into the outbox, in the chunk's own transaction: the overlay commands this chunk
+        started and completed (told exactly once, since a chunk commits exactly once)."""
+        crossed = []
+        for device_id, control in controls.items():
+            if control.overlay is None:
+                continue
+            plan = OverlayPlan.model_validate(control.overlay)
+            crossed += events.crossed(device_id, plan, from_minute(begin), from_minute(end))
+        crossed.sort(key=lambda item: (item[1], item[0] == events.OVERLAY_STARTED))
+        for type, at, body in crossed:
+            await outbox.append(
+                session,
+                site_id=stored.site.site_id,
+                owner_id=stored.owner_id,
+                type=type,
+                at=at,
+                body=body,
+                device_id=body["deviceId"],
+            )
 
     def _step(
         self, site: Site, twin: TwinSite, state: TwinState, end_minute: int, control: SiteControl

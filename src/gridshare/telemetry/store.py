@@ -756,9 +756,7 @@ def _latest_sql(dialect: str, count: int) -> str:
     )
 
 
-def _latest_from_rows(
-    rows: Sequence[Sequence[Any]], include: Include
-) -> dict[str, dict[str, Any]]:
+def _latest_from_rows(rows: Sequence[Sequence[Any]], include: Include) -> dict[str, dict[str, Any]]:
     """Entries from `_latest_sql` rows: each sample as the `latest` aggregate of the one-minute
     bucket holding it, i.e. exactly that sensor's last `PT1M` bucket under `aggregation=latest`
     (and under the default mean too, with the twin's one sample per minute)."""

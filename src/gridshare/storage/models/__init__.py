@@ -13,10 +13,12 @@ from gridshare.storage.models.auth import (
     TokenFamily,
     User,
 )
+from gridshare.storage.models.events import EventRow, EventSequence
 from gridshare.storage.models.homes import AuditEvent, DeviceControl, DeviceRow, SiteRow
 from gridshare.storage.models.mcp import McpCallback, McpClient
 from gridshare.storage.models.second_factor import RecoveryCode, TotpFactor
 from gridshare.storage.models.twin import TwinStateRow
+from gridshare.storage.models.webhooks import WebhookAttempt, WebhookSubscription
 
 __all__ = [
     "AuditEvent",
@@ -25,6 +27,8 @@ __all__ = [
     "ClientSecret",
     "DeviceControl",
     "DeviceRow",
+    "EventRow",
+    "EventSequence",
     "Grant",
     "LoginThrottle",
     "McpCallback",
@@ -39,4 +43,6 @@ __all__ = [
     "TotpFactor",
     "TwinStateRow",
     "User",
+    "WebhookAttempt",
+    "WebhookSubscription",
 ]
