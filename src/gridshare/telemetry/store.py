@@ -756,9 +756,7 @@ def _latest_sql(dialect: str, count: int) -> str:
     )
 
 
-def _latest_from_rows(
-    rows: Sequence[Sequence[Any]], include: Include
-) -> dict[str, dict[str, Any]]:
+def _latest_from_rows(rows: Sequence[Sequence[Any]], include: Include) -> dict[str, dict[str, Any]]:
     """Entries from `_latest_sql` rows: each sample as the `latest` aggregate of the one-minute
     bucket holding it, i.e. exactly that sensor's last `PT1M` bucket under `aggregation=latest`
     (and under the default mean too, with the twin's one sample per minute)."""
@@ -850,20 +848,6 @@ def latest_entries_sqlite(
         rows = conn.execute(_latest_sql("sqlite", len(chunk)), chunk).fetchall()
         out |= _latest_from_rows(rows, include)
     return out
-
-
-async def latest_readings(
-    database: Database, sensor_ids: Sequence[str], include: Include | None = None
-) -> dict[str, dict[str, Any]]:
-    """`latest_entries`, read the fastest way `database` offers (as `telemetry_body`)."""
-    include = include or Include(energy=True)
-    pool = database.read_pool
-    if pool is not None:
-        return await pool.run(
-            functools.partial(latest_entries_sqlite, sensor_ids=sensor_ids, include=include)
-        )
-    async with database.read() as session:
-        return await latest_entries(session, sensor_ids, include)
 
 
 # ---------------------------------------------------------------------------------------------
