@@ -5,11 +5,14 @@ with Retry-After beyond the limit, and, with Redis, one counter shared by every 
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 
 import httpx
 
 from gridshare.clock import Clock
 from gridshare.config import Settings
+from gridshare.storage.ratelimit import MemoryWindows
 from tests.api.homes_support import (
     ENDPOINTS,
     make_home,
@@ -140,3 +143,34 @@ async def test_without_redis_two_instances_count_separately(settings: Settings) 
                 ]
             )
             assert [r.status_code for r in results] == [200] * (2 * LIMIT)
+
+
+# -- the in-process windows ----------------------------------------------------------------------
+
+
+def test_memory_windows_agree_with_counting_the_last_minute() -> None:
+    """Each decision equals a brute-force count of the admitted hits of the last 60 s."""
+    now = [1000.0]
+    windows = MemoryWindows(clock=lambda: now[0])
+    admitted: list[float] = []
+    rng = random.Random(11)
+    for _ in range(2000):
+        now[0] += rng.choice([0.0, 0.5, 3.0, 7.0, 20.0])
+        recent = [t for t in admitted if t > now[0] - 60]
+        expected = len(recent) < LIMIT
+        decision = windows.hit(LIMIT, ("api", "family"))
+        assert decision.allowed == expected
+        if expected:
+            admitted.append(now[0])
+            recent.append(now[0])
+        assert decision.remaining == LIMIT - len(recent)
+        assert decision.reset_after == max(1, math.ceil(min(recent) + 60 - now[0]))
+
+
+def test_memory_windows_forget_idle_keys() -> None:
+    now = [0.0]
+    windows = MemoryWindows(clock=lambda: now[0])
+    windows.hit(LIMIT, ("api", "a"))
+    now[0] += 61
+    windows.hit(LIMIT, ("api", "b"))
+    assert [k[-1] for k in windows._hits] == ["b"]
