@@ -64,6 +64,25 @@ async def test_the_call_beyond_the_limit_is_429(settings: Settings) -> None:
         ), "a rate-limited write does nothing"
 
 
+async def test_every_counted_answer_says_what_is_left(settings: Settings) -> None:
+    """The RateLimit-* headers ride on every answered call, also on bodies a route serialises
+    itself and on 204s (FastAPI copies a dependency's headers only onto what it renders)."""
+    generous = settings.model_copy(update={"api_rate_per_minute": 1000})
+    async with running_app(generous) as (_, gs):
+        home = await make_home(gs)
+        for n, endpoint in enumerate(ENDPOINTS):
+            response = await endpoint.call(
+                gs.http,
+                home.headers,
+                site=home.site.site_id,
+                device=home.device_id("battery_pack"),
+                tariff=home.site.import_tariff_id,
+            )
+            assert response.status_code == endpoint.ok, (endpoint.id, response.text)
+            assert response.headers.get("ratelimit-limit") == "1000", endpoint.id
+            assert response.headers.get("ratelimit-remaining") == str(999 - n), endpoint.id
+
+
 async def test_each_token_family_has_its_own_budget(settings: Settings) -> None:
     async with running_app(_limited(settings)) as (_, gs):
         home = await make_home(gs)
