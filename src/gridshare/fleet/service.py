@@ -135,6 +135,15 @@ class HomesService:
 
         return await self.memory.get(("site", caller.user_id, site_id), load)
 
+    async def site_and_controls(
+        self, caller: Caller, site_id: str
+    ) -> tuple[StoredSite, dict[str, DeviceControl]]:
+        """The caller's site (remembered) and the control rows of its devices (read: modes
+        and plans change far more often than sites), e.g. what the twin steps from."""
+        stored = await self.site(caller, site_id)
+        async with self.db.read() as session:
+            return stored, await rows.controls_of_site(session, site_id)
+
     @staticmethod
     async def _site(session: AsyncSession, caller: Caller, site_id: str) -> StoredSite:
         if not _storable(site_id):
