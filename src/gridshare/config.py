@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     #: through this process, or any process sharing `redis_url`, end that trust at once; the
     #: bound covers the rest (the admin CLI, other processes without Redis).
     token_status_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Seconds a process may trust its memory of a homeowner's sites and devices. Writes
+    #: through this process, or any process sharing `redis_url` (the admin CLI too), end that
+    #: trust at once; the bound covers the rest (processes without Redis). 0: no memory.
+    homes_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     #: Seconds a client has to send a complete request head (slowloris defence; 408, closed).
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)

@@ -43,7 +43,12 @@ async def seed_if_empty(services: Services) -> bool:
         return False
     owner = await services.users.create(DEMO_EMAIL, DEMO_PASSWORD)
     await provision_sites(
-        services.db, services.clock, owner.id, DEFAULT_TEMPLATE, twin=services.twin
+        services.db,
+        services.clock,
+        owner.id,
+        DEFAULT_TEMPLATE,
+        twin=services.twin,
+        memory=services.homes.memory,
     )
     client, _ = await services.clients.create(
         ClientOptions(

@@ -26,6 +26,7 @@ from gridshare.clock import Clock
 from gridshare.config import Settings
 from gridshare.fleet.event_hub import EventHub
 from gridshare.fleet.event_streams import EventStreams
+from gridshare.fleet.homes_memory import HomesMemory, homes_generation
 from gridshare.fleet.service import HomesService
 from gridshare.fleet.site_views import SiteViews
 from gridshare.fleet.telemetry_reads import TelemetryReads
@@ -66,6 +67,7 @@ class Services:
     async def aclose(self) -> None:
         """Release what the services hold besides the database (its owner disposes of it)."""
         await self.revocations.aclose()
+        await self.homes.memory.feed.aclose()
 
 
 def lockout_rule(settings: Settings) -> LockoutRule:
@@ -90,7 +92,11 @@ async def build_services(settings: Settings, db: Database, clock: Clock | None =
         settings.password_hash_concurrency,
     )
     feed = revocation_feed(settings.redis_url)
-    homes = HomesService(db, clock)
+    homes = HomesService(
+        db,
+        clock,
+        HomesMemory(homes_generation(settings.redis_url), settings.homes_cache_seconds, clock),
+    )
     rules = webhook_rules(settings, issuer)
     hub = EventHub(db)
     deliverer = Deliverer(db, clock, rules)

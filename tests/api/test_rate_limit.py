@@ -5,11 +5,14 @@ with Retry-After beyond the limit, and, with Redis, one counter shared by every 
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 
 import httpx
 
 from gridshare.clock import Clock
 from gridshare.config import Settings
+from gridshare.storage.ratelimit import MemoryWindows
 from tests.api.homes_support import (
     ENDPOINTS,
     make_home,
@@ -59,6 +62,25 @@ async def test_the_call_beyond_the_limit_is_429(settings: Settings) -> None:
         assert (
             await gs.services.homes.recent_actions(home.owner.sub, home.partner.client_id) == []
         ), "a rate-limited write does nothing"
+
+
+async def test_every_counted_answer_says_what_is_left(settings: Settings) -> None:
+    """The RateLimit-* headers ride on every answered call, also on bodies a route serialises
+    itself and on 204s (FastAPI copies a dependency's headers only onto what it renders)."""
+    generous = settings.model_copy(update={"api_rate_per_minute": 1000})
+    async with running_app(generous) as (_, gs):
+        home = await make_home(gs)
+        for n, endpoint in enumerate(ENDPOINTS):
+            response = await endpoint.call(
+                gs.http,
+                home.headers,
+                site=home.site.site_id,
+                device=home.device_id("battery_pack"),
+                tariff=home.site.import_tariff_id,
+            )
+            assert response.status_code == endpoint.ok, (endpoint.id, response.text)
+            assert response.headers.get("ratelimit-limit") == "1000", endpoint.id
+            assert response.headers.get("ratelimit-remaining") == str(999 - n), endpoint.id
 
 
 async def test_each_token_family_has_its_own_budget(settings: Settings) -> None:
@@ -140,3 +162,34 @@ async def test_without_redis_two_instances_count_separately(settings: Settings) 
                 ]
             )
             assert [r.status_code for r in results] == [200] * (2 * LIMIT)
+
+
+# -- the in-process windows ----------------------------------------------------------------------
+
+
+def test_memory_windows_agree_with_counting_the_last_minute() -> None:
+    """Each decision equals a brute-force count of the admitted hits of the last 60 s."""
+    now = [1000.0]
+    windows = MemoryWindows(clock=lambda: now[0])
+    admitted: list[float] = []
+    rng = random.Random(11)
+    for _ in range(2000):
+        now[0] += rng.choice([0.0, 0.5, 3.0, 7.0, 20.0])
+        recent = [t for t in admitted if t > now[0] - 60]
+        expected = len(recent) < LIMIT
+        decision = windows.hit(LIMIT, ("api", "family"))
+        assert decision.allowed == expected
+        if expected:
+            admitted.append(now[0])
+            recent.append(now[0])
+        assert decision.remaining == LIMIT - len(recent)
+        assert decision.reset_after == max(1, math.ceil(min(recent) + 60 - now[0]))
+
+
+def test_memory_windows_forget_idle_keys() -> None:
+    now = [0.0]
+    windows = MemoryWindows(clock=lambda: now[0])
+    windows.hit(LIMIT, ("api", "a"))
+    now[0] += 61
+    windows.hit(LIMIT, ("api", "b"))
+    assert [k[-1] for k in windows._hits] == ["b"]

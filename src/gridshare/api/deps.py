@@ -28,6 +28,23 @@ oauth2_scheme = OAuth2AuthorizationCodeBearer(
 )
 
 
+#: Where `requires` leaves the call's RateLimit-* headers for `counted`.
+RATE_LIMIT_HEADERS = "gridshare.rate_limit_headers"
+
+
+def counted(request: Request, response: Response) -> Response:
+    """`response` with the call's RateLimit-* headers: FastAPI copies the headers a dependency
+    set only onto responses it renders itself, not onto one a route returns."""
+    response.headers.update(request.scope.get(RATE_LIMIT_HEADERS, {}))
+    return response
+
+
+def json_response(request: Request, body: bytes) -> Response:
+    """A JSON body serialised by the route (orjson, or the telemetry store's own encoder),
+    counted: cheaper than FastAPI validating a dict against the documented `response_model`."""
+    return counted(request, Response(body, media_type="application/json"))
+
+
 def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting a bearer token that carries `scope` (else 401/403), then counting
     the call against the token's rate limit (429 with Retry-After beyond it)."""
@@ -72,6 +89,7 @@ def requires(scope: str) -> Callable[..., Awaitable[Caller]]:
                 headers | {"Retry-After": str(decision.reset_after)},
             )
         response.headers.update(headers)
+        request.scope[RATE_LIMIT_HEADERS] = headers
         return Caller(user_id=token.sub, client_id=token.client_id, scopes=token.scopes)
 
     return dependency

@@ -20,89 +20,35 @@ Only live families are remembered; refusals are always answered from the databas
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-import redis.asyncio
-
-log = logging.getLogger(__name__)
+from gridshare.storage.generations import (
+    Generation,
+    LocalGeneration,
+    RedisGeneration,
+    generation_counter,
+)
 
 #: Redis key of the shared generation (one integer for the whole deployment).
 GENERATION_KEY = "gridshare:revocation-generation"
 #: Families remembered per process; beyond it the oldest are forgotten first.
 MAX_ENTRIES = 100_000
-#: How long an unreachable Redis is not asked again.
-RETRY_AFTER_SECONDS = 1.0
+
+#: Every revocation (a family, a grant, a client disabled) bumps it after its commit.
+RevocationFeed = Generation
+LocalFeed = LocalGeneration
 
 
-class RevocationFeed(Protocol):
-    async def generation(self) -> int | None:
-        """The current generation, or None when it cannot be known (then trust nothing)."""
-
-    async def bump(self) -> None:
-        """Announce that something was revoked (call after the revoking commit)."""
-
-    async def aclose(self) -> None: ...
-
-
-class LocalFeed:
-    """One process: revocations made here are the only ones it can hear of at once."""
-
-    def __init__(self) -> None:
-        self._generation = 0
-
-    async def generation(self) -> int | None:
-        return self._generation
-
-    async def bump(self) -> None:
-        self._generation += 1
-
-    async def aclose(self) -> None:
-        return None
-
-
-class RedisFeed:
-    """Several processes: the generation is a Redis counter every process reads per call."""
+class RedisFeed(RedisGeneration):
+    """The revocation generation shared through Redis."""
 
     def __init__(self, url: str) -> None:
-        self._redis = redis.asyncio.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        #: This process's own bumps count too: a revocation made here is seen here even when
-        #: the INCR failed (Redis down at that moment).
-        self._bumps = 0
-        #: After a failure, Redis is left alone for a moment (calls ask the database instead)
-        #: rather than every call waiting out a timeout.
-        self._retry_at = 0.0
-
-    async def generation(self) -> int | None:
-        if time.monotonic() < self._retry_at:
-            return None
-        try:
-            shared = int(await self._redis.get(GENERATION_KEY) or 0)
-        except (OSError, ValueError, redis.RedisError):
-            self._retry_at = time.monotonic() + RETRY_AFTER_SECONDS
-            log.warning("revocation generation unavailable from Redis; asking the database")
-            return None
-        return (shared << 32) + self._bumps
-
-    async def bump(self) -> None:
-        self._bumps += 1
-        try:
-            await self._redis.incr(GENERATION_KEY)
-        except (OSError, redis.RedisError):
-            log.warning(
-                "could not announce a revocation through Redis; other processes see it within "
-                "token_status_cache_seconds"
-            )
-
-    async def aclose(self) -> None:
-        await self._redis.aclose()
+        super().__init__(url, GENERATION_KEY)
 
 
 def revocation_feed(redis_url: str | None) -> RevocationFeed:
-    return RedisFeed(redis_url) if redis_url else LocalFeed()
+    return generation_counter(redis_url, GENERATION_KEY)
 
 
 @dataclass

@@ -36,6 +36,8 @@ from gridshare.storage.models import Client, Grant, TokenFamily, User
 LEEWAY_SECONDS = 60
 _FORBIDDEN_HEADER_MEMBERS = ("jwk", "jku", "x5u", "x5c", "crit")
 _LAST_USED_PRECISION = timedelta(seconds=60)
+#: Access tokens whose signature this process verified, remembered by their exact text.
+MAX_VERIFIED = 10_000
 
 
 class InvalidToken(Exception):
@@ -83,6 +85,11 @@ class TokenService:
         self.issuer = issuer
         self.feed: RevocationFeed = feed or LocalFeed()
         self.families = FamilyStatusCache(status_cache_seconds)
+        #: token text -> (kid, claims) of signatures verified here. A partner sends the same
+        #: token for its whole life, and the RS256 check and the JOSE parsing were a sixth of
+        #: a small API call. Only the signature is remembered: the key must still be one we
+        #: verify with, and every claim, revocation and scope check runs on every call.
+        self._verified: dict[str, tuple[str, dict[str, Any]]] = {}
 
     async def _sign(self, use: str, claims: dict[str, Any]) -> str:
         key = await self.keys.signing_key(use)
@@ -181,6 +188,12 @@ class TokenService:
         )
 
     async def _verify_signature(self, token: str) -> dict[str, Any]:
+        known = self._verified.get(token)
+        if known is not None:
+            known_kid, known_claims = known
+            if await self.keys.verification_key(known_kid, "access") is not None:
+                return dict(known_claims)
+            del self._verified[token]
         parts = token.split(".")
         if len(parts) != 3 or len(token) > 8192:
             raise InvalidToken("malformed token")
@@ -203,7 +216,11 @@ class TokenService:
             decoded = jwt.decode(token, key, algorithms=["RS256"])
         except (JoseError, ValueError) as exc:
             raise InvalidToken("token signature is invalid") from exc
-        return dict(decoded.claims)
+        claims = dict(decoded.claims)
+        while len(self._verified) >= MAX_VERIFIED:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (kid, claims)
+        return dict(claims)
 
     async def _check_not_revoked(self, origin_jti: str, client_id: str) -> str:
         generation = await self.feed.generation()

@@ -167,7 +167,13 @@ def create_user(
     async def work(services: Any) -> dict[str, Any]:
         user = await services.users.create(email, password)
         made = await provision_sites(
-            services.db, services.clock, user.id, site_template, sites, twin=services.twin
+            services.db,
+            services.clock,
+            user.id,
+            site_template,
+            sites,
+            twin=services.twin,
+            memory=services.homes.memory,
         )
         await _backfill(services, [s.site_id for s in made], as_json)
         return {"sub": user.id, "email": user.email, "sites": [s.site_id for s in made]}
@@ -203,7 +209,12 @@ def create_site(
         if user is None:
             return None
         [site] = await provision_sites(
-            services.db, services.clock, user.id, template, twin=services.twin
+            services.db,
+            services.clock,
+            user.id,
+            template,
+            twin=services.twin,
+            memory=services.homes.memory,
         )
         await _backfill(services, [site.site_id], as_json)
         return {"siteId": site.site_id, "owner": user.email, "template": template}

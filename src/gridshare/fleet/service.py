@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridshare.clock import Clock
+from gridshare.fleet.homes_memory import HomesMemory
 from gridshare.fleet.site_rows import Action, StoredSite, action_of, audit_event, stored_site
 from gridshare.homes import events
 from gridshare.homes.devices import Device, apply_device_patch, device_resource, parse_device_patch
@@ -106,31 +107,43 @@ OTHER_PARTNER = "another partner"
 
 
 class HomesService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, memory: HomesMemory | None = None) -> None:
         self.db = db
         self.clock = clock
+        #: Sites and devices per homeowner between the writes that change them.
+        self.memory = memory or HomesMemory()
         self._sources: dict[tuple[str, str], TelemetrySource] = {}
 
     # -- reads -------------------------------------------------------------------------------
 
     async def site_ids(self, caller: Caller) -> list[str]:
-        async with self.db.read() as session:
-            return await rows.site_ids(session, caller.user_id)
+        async def load() -> list[str]:
+            async with self.db.read() as session:
+                return await rows.site_ids(session, caller.user_id)
+
+        return await self.memory.get(("site_ids", caller.user_id), load)
 
     async def device_ids(self, caller: Caller) -> list[str]:
-        async with self.db.read() as session:
-            return await rows.device_ids(session, caller.user_id)
+        async def load() -> list[str]:
+            async with self.db.read() as session:
+                return await rows.device_ids(session, caller.user_id)
+
+        return await self.memory.get(("device_ids", caller.user_id), load)
 
     async def site(self, caller: Caller, site_id: str) -> StoredSite:
-        async with self.db.read() as session:
-            return await self._site(session, caller, site_id)
+        async def load() -> StoredSite:
+            async with self.db.read() as session:
+                return await self._site(session, caller, site_id)
+
+        return await self.memory.get(("site", caller.user_id, site_id), load)
 
     async def site_and_controls(
         self, caller: Caller, site_id: str
     ) -> tuple[StoredSite, dict[str, DeviceControl]]:
-        """The caller's site and the control rows of its devices, in one unit."""
+        """The caller's site (remembered) and the control rows of its devices (read: modes
+        and plans change far more often than sites), e.g. what the twin steps from."""
+        stored = await self.site(caller, site_id)
         async with self.db.read() as session:
-            stored = await self._site(session, caller, site_id)
             return stored, await rows.controls_of_site(session, site_id)
 
     @staticmethod
@@ -144,8 +157,12 @@ class HomesService:
 
     async def locate(self, caller: Caller, synth_id: str) -> Located:
         """Resolve a device or sensor id on one of the caller's sites."""
-        async with self.db.read() as session:
-            return await self._locate(session, caller, synth_id)
+
+        async def load() -> Located:
+            async with self.db.read() as session:
+                return await self._locate(session, caller, synth_id)
+
+        return await self.memory.get(("locate", caller.user_id, synth_id), load)
 
     @staticmethod
     async def _locate(session: AsyncSession, caller: Caller, synth_id: str) -> Located:
@@ -304,6 +321,7 @@ class HomesService:
                 session, self._audit(caller, "device.rename", synth_id, {"name": updated.name})
             )
             partners = await self._partners(session, caller)
+        await self.memory.changed()
         return device_resource(updated, site_id=located.site.site_id, partners=partners)
 
     async def _control_target(

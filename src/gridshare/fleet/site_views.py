@@ -7,6 +7,7 @@ answer 404 exactly like unknown ones.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from gridshare.auth.scopes import PLAN_READ
@@ -26,10 +27,22 @@ from gridshare.homes.modes import DEFAULT_MODE
 from gridshare.homes.plans import EMPTY_OVERLAY
 from gridshare.homes.site_streams import parse_roles, site_sensors, wire_role
 from gridshare.homes.sites import Site
+from gridshare.storage.homes import (
+    ControlState,
+    control_states,
+    control_states_sqlite,
+)
 from gridshare.telemetry import TelemetryQuery
-from gridshare.telemetry.store import latest_readings, telemetry_entries_many
+from gridshare.telemetry.resolution import Include
+from gridshare.telemetry.store import (
+    latest_entries,
+    latest_entries_sqlite,
+    telemetry_entries_many,
+)
 from gridshare.twin.tariffs import Tariff, resolve_tariff
 
+Controls = dict[str, ControlState]
+Readings = dict[str, dict[str, Any]]
 CONTROLLABLE = (DeviceKind.BATTERY_PACK, DeviceKind.EV, DeviceKind.LOAD_CONTROL_RELAY)
 
 
@@ -41,10 +54,11 @@ class SiteViews:
     async def current_state(self, caller: Caller, site_id: str) -> dict[str, Any]:
         """The newest reading of each primary sensor, and each controllable device's mode
         (and overlay plan, for a token that may read plans)."""
-        found, controls = await self.homes.site_and_controls(caller, site_id)
-        site = found.site
+        site = (await self.homes.site(caller, site_id)).site
         sensors = site_sensors(site)
-        readings = await latest_readings(self.db, [s.sensor_id for s in sensors])
+        controls, readings = await self._controls_and_readings(
+            site.site_id, [s.sensor_id for s in sensors]
+        )
         show_plans = PLAN_READ in caller.scopes
         devices = []
         for device in site.devices:
@@ -75,6 +89,27 @@ class SiteViews:
             ],
             "devices": devices,
         }
+
+    async def _controls_and_readings(
+        self, site_id: str, sensor_ids: list[str]
+    ) -> tuple[dict[str, ControlState], dict[str, dict[str, Any]]]:
+        """The site's control rows and its sensors' newest readings, in one read: on SQLite
+        one worker-thread call with plain statements (the ORM and aiosqlite's hand-overs cost
+        more than both queries), elsewhere one session."""
+        include = Include(energy=True)
+        pool = self.db.read_pool
+        if pool is not None:
+
+            def read(conn: sqlite3.Connection) -> tuple[Controls, Readings]:
+                return (
+                    control_states_sqlite(conn, site_id),
+                    latest_entries_sqlite(conn, sensor_ids, include),
+                )
+
+            return await pool.run(read)
+        async with self.db.read() as session:
+            controls = await control_states(session, site_id)
+            return controls, await latest_entries(session, sensor_ids, include)
 
     async def site(self, caller: Caller, site_id: str) -> Site:
         return (await self.homes.site(caller, site_id)).site

@@ -8,8 +8,12 @@ answers a partner is scoped by owner at the query, so another homeowner's rows a
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -135,6 +139,39 @@ async def controls_of_site(session: AsyncSession, site_id: str) -> dict[str, Dev
         .where(DeviceRow.site_id == site_id)
     )
     return {c.device_id: c for c in rows.scalars()}
+
+
+@dataclass(frozen=True)
+class ControlState:
+    """What a reader needs of a device's control row: its mode and overlay plan."""
+
+    mode: str
+    overlay: dict[str, Any] | None
+
+
+async def control_states(session: AsyncSession, site_id: str) -> dict[str, ControlState]:
+    rows = await session.execute(
+        select(DeviceControl.device_id, DeviceControl.mode, DeviceControl.overlay)
+        .join(DeviceRow, DeviceRow.synth_id == DeviceControl.device_id)
+        .where(DeviceRow.site_id == site_id)
+    )
+    return {device: ControlState(mode, overlay) for device, mode, overlay in rows}
+
+
+#: `control_states` as one plain SQL statement (see `gridshare.storage.sqlite_reads`).
+_CONTROL_STATES_SQL = (
+    "SELECT c.device_id, c.mode, c.overlay FROM device_controls AS c "
+    "JOIN devices AS d ON d.synth_id = c.device_id WHERE d.site_id = ?"
+)
+
+
+def control_states_sqlite(conn: sqlite3.Connection, site_id: str) -> dict[str, ControlState]:
+    """`control_states` on a plain sqlite3 connection, synchronously (for a worker thread);
+    the overlay column holds JSON text, decoded as SQLAlchemy's JSON type decodes it."""
+    return {
+        device: ControlState(mode, json.loads(overlay) if overlay is not None else None)
+        for device, mode, overlay in conn.execute(_CONTROL_STATES_SQL, (site_id,))
+    }
 
 
 async def locked_control(

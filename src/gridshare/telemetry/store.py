@@ -850,20 +850,6 @@ def latest_entries_sqlite(
     return out
 
 
-async def latest_readings(
-    database: Database, sensor_ids: Sequence[str], include: Include | None = None
-) -> dict[str, dict[str, Any]]:
-    """`latest_entries`, read the fastest way `database` offers (as `telemetry_body`)."""
-    include = include or Include(energy=True)
-    pool = database.read_pool
-    if pool is not None:
-        return await pool.run(
-            functools.partial(latest_entries_sqlite, sensor_ids=sensor_ids, include=include)
-        )
-    async with database.read() as session:
-        return await latest_entries(session, sensor_ids, include)
-
-
 # ---------------------------------------------------------------------------------------------
 # repair
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gridshare.api.body import json_body
-from gridshare.api.deps import DeviceReader, DeviceWriter, PlanReader, PlanWriter
+from gridshare.api.deps import DeviceReader, DeviceWriter, PlanReader, PlanWriter, counted
 from gridshare.api.schemas import OperationModeBody, error_responses
 from gridshare.deps import Homes
 from gridshare.homes.modes import mode_body
@@ -101,7 +101,7 @@ async def put_overlay(
     """Store an overlay plan (commands back to back from `startTime`, at most 7 days); empty
     `commands` deletes it. Scope: `lunar/plan.write`."""
     await homes.set_overlay(caller, synthId, await json_body(request))
-    return Response(status_code=204)
+    return counted(request, Response(status_code=204))
 
 
 @router.get(
@@ -127,4 +127,4 @@ async def put_schedule(
     """Store the weekly schedule (slots summing to 10,080 minutes from Monday 00:00 site-local);
     empty `slots` deletes it. Scope: `lunar/plan.write`."""
     await homes.set_schedule(caller, synthId, await json_body(request))
-    return Response(status_code=204)
+    return counted(request, Response(status_code=204))

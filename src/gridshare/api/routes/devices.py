@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path
 from starlette.requests import Request
+from starlette.responses import Response
 
 from gridshare.api.body import json_body
-from gridshare.api.deps import DeviceReader, DeviceWriter
+from gridshare.api.deps import DeviceReader, DeviceWriter, json_response
 from gridshare.api.schemas import DeviceDetail, DeviceList, error_responses
 from gridshare.deps import Homes
 
@@ -18,15 +20,16 @@ SynthId = Annotated[str, Path(max_length=200, description="A device or sensor id
 
 
 @router.get("/api/v2/devices", response_model=DeviceList, responses=error_responses(401, 403, 429))
-async def list_devices(caller: DeviceReader, homes: Homes) -> dict[str, Any]:
+async def list_devices(request: Request, caller: DeviceReader, homes: Homes) -> Response:
     """Every device of every site of the homeowner. Scope: `lunar/device.read`."""
-    return {"entries": [{"synthId": d} for d in await homes.device_ids(caller)]}
+    body = {"entries": [{"synthId": d} for d in await homes.device_ids(caller)]}
+    return json_response(request, orjson.dumps(body))
 
 
 @router.get("/api/v1/devices", response_model=DeviceList, responses=error_responses(401, 403, 429))
-async def list_devices_v1(caller: DeviceReader, homes: Homes) -> dict[str, Any]:
+async def list_devices_v1(request: Request, caller: DeviceReader, homes: Homes) -> Response:
     """v1 sibling of `GET /api/v2/devices`. Scope: `lunar/device.read`."""
-    return await list_devices(caller, homes)
+    return await list_devices(request, caller, homes)
 
 
 @router.get(

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
+from starlette.requests import Request
 from starlette.responses import Response
 
-from gridshare.api.deps import DeviceReader
+from gridshare.api.deps import DeviceReader, json_response
 from gridshare.api.routes.sites import SiteId
 from gridshare.api.routes.telemetry import Aggregation, Include, Interval, Resolution
 from gridshare.api.schemas import CurrentState, Savings, SiteTelemetry, error_responses
@@ -32,18 +33,21 @@ Roles = Annotated[
     response_model=CurrentState,
     responses=RESPONSES,
 )
-async def current_state(siteId: SiteId, caller: DeviceReader, views: SiteViewsDep) -> Response:
+async def current_state(
+    siteId: SiteId, request: Request, caller: DeviceReader, views: SiteViewsDep
+) -> Response:
     """The newest reading of every primary sensor (channels as in telemetry, counters
     included; the twin's last step) and each controllable device's operation mode; each
     device's `overlayPlan` only when the token also has `lunar/plan.read`.
     Scope: `lunar/device.read`."""
     body = await views.current_state(caller, siteId)
-    return Response(orjson.dumps(body), media_type="application/json")
+    return json_response(request, orjson.dumps(body))
 
 
 @router.get("/api/v2/sites/{siteId}/telemetry", response_model=SiteTelemetry, responses=RESPONSES)
 async def site_telemetry(
     siteId: SiteId,
+    request: Request,
     caller: DeviceReader,
     views: SiteViewsDep,
     interval: Interval = None,
@@ -60,7 +64,7 @@ async def site_telemetry(
         interval, resolution, include, aggregation, zone=site.time_zone, api_version=2
     )
     body = await views.telemetry(site, roles, query)
-    return Response(orjson.dumps(body), media_type="application/json")
+    return json_response(request, orjson.dumps(body))
 
 
 @router.get("/api/v2/sites/{siteId}/savings", response_model=Savings, responses=RESPONSES)

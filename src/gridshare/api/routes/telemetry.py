@@ -11,9 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
+from starlette.requests import Request
 from starlette.responses import Response
 
-from gridshare.api.deps import DeviceReader
+from gridshare.api.deps import DeviceReader, json_response
 from gridshare.api.schemas import error_responses
 from gridshare.deps import Telemetry
 from gridshare.fleet.service import Caller
@@ -65,11 +66,8 @@ Aggregation = Annotated[
 RESPONSES = error_responses(400, 401, 403, 404, 429)
 
 
-def _json(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
-
-
 async def _telemetry(
+    request: Request,
     telemetry: TelemetryReads,
     caller: Caller,
     synth_id: str,
@@ -82,7 +80,7 @@ async def _telemetry(
     body = await telemetry.device_telemetry(
         caller, synth_id, api_version, interval, resolution, include, aggregation
     )
-    return _json(body)
+    return json_response(request, body)
 
 
 @router.get(
@@ -90,6 +88,7 @@ async def _telemetry(
 )
 async def telemetry_v2(
     synthId: SynthId,
+    request: Request,
     caller: DeviceReader,
     telemetry: Telemetry,
     interval: Interval = None,
@@ -100,7 +99,7 @@ async def telemetry_v2(
     """A sensor's telemetry, one entry per bucket that has data, in time order; a bare device id
     answers `{"entries": []}`. Scope: `lunar/device.read`."""
     return await _telemetry(
-        telemetry, caller, synthId, 2, interval, resolution, include, aggregation
+        request, telemetry, caller, synthId, 2, interval, resolution, include, aggregation
     )
 
 
@@ -109,6 +108,7 @@ async def telemetry_v2(
 )
 async def telemetry_v1(
     synthId: SynthId,
+    request: Request,
     caller: DeviceReader,
     telemetry: Telemetry,
     interval: Interval = None,
@@ -119,5 +119,5 @@ async def telemetry_v1(
     """v1: `synthId` may be a device (its primary sensor) or a sensor; the interval may also be
     `duration/end`. Scope: `lunar/device.read`."""
     return await _telemetry(
-        telemetry, caller, synthId, 1, interval, resolution, include, aggregation
+        request, telemetry, caller, synthId, 1, interval, resolution, include, aggregation
     )
