@@ -96,13 +96,20 @@ class Lockout:
             return Reservation(username, seen)
 
     async def succeeded(self, reservation: Reservation) -> None:
-        """The password was right: take back the failures this attempt saw, and their lock."""
+        """The password was right: take back the failures this attempt saw, and their lock.
+
+        A lock that failures counted after this attempt set stays: a burst of guesses sent
+        alongside the right password must not be let through again by its success."""
+        now = self.clock.now()
         async with self.db.write() as session:
             for key, seen in reservation.seen.items():
                 row = await session.get(
                     LoginThrottle, (reservation.username, key), with_for_update=True
                 )
                 if row is None:
+                    continue
+                locked = row.locked_until is not None and row.locked_until > now
+                if locked and row.failures > seen:
                     continue
                 row.failures = max(0, row.failures - seen)
                 if row.failures == 0:
